@@ -1,0 +1,29 @@
+"""Hydra entry points. Only light imports here: `train.py --cfg job` must not load torch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from llmsweep.config import register_configs
+from llmsweep.errors import UserError
+
+register_configs()
+
+# conf/ sits at the top of the checkout (the package is installed editable: `pip install -e .`)
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+@hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
+def train(cfg: DictConfig) -> float:
+    """Train one model (model x method x data) and return the objective for a sweeper."""
+    from llmsweep.train import run
+
+    try:
+        return run(cfg)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

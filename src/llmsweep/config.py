@@ -1,0 +1,135 @@
+"""Structured configs: the schema every composed config is validated against.
+
+Kept free of heavy imports (no torch/transformers) so `train.py --cfg job` stays fast.
+Fields that belong to trl, peft or transformers are passed through as plain mappings
+(`method.args` -> trl's SFTConfig/DPOConfig, `method.lora` -> peft.LoraConfig,
+`method.quantization` -> transformers.BitsAndBytesConfig) rather than re-described here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, OmegaConf
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SAMPLES_DIR = PACKAGE_DIR / "data" / "samples"
+
+
+class _Choice(str, Enum):
+    """Enum whose str() is its value, so `str(cfg.scale) == "tiny"`."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Scale(_Choice):
+    tiny = "tiny"  # build the architecture from its config class at a tiny shape, local tokenizer
+    full = "full"  # load the named checkpoint
+
+
+class Recipe(_Choice):
+    sft = "sft"
+    dpo = "dpo"
+
+
+class DataFormat(_Choice):
+    dolly = "dolly"  # {"instruction","context","response","category"}
+    prefs = "prefs"  # {"prompt","chosen","rejected"}
+
+
+class Backend(_Choice):
+    wandb = "wandb"
+    none = "none"
+
+
+@dataclass
+class ModelConf:
+    name: str = MISSING
+    checkpoint: str = MISSING  # hub id or local dir of the real model (scale=full)
+    model_type: str = MISSING  # transformers model_type of both shapes: llama | mistral | mixtral | gpt_neox
+    tiny: Dict[str, Any] = field(default_factory=dict)  # config-class kwargs of the tiny shape
+    dtype: str = "auto"  # dtype for scale=full loads
+    revision: Optional[str] = None
+
+
+@dataclass
+class MethodConf:
+    name: str = MISSING
+    recipe: Recipe = MISSING
+    lora: Optional[Dict[str, Any]] = None  # peft.LoraConfig fields; null = train all weights
+    quantization: Optional[Dict[str, Any]] = None  # transformers.BitsAndBytesConfig fields
+    args: Dict[str, Any] = field(default_factory=dict)  # trl SFTConfig / DPOConfig fields
+
+
+@dataclass
+class DataConf:
+    name: str = MISSING
+    format: DataFormat = MISSING
+    path: str = MISSING
+    eval_size: int = 32
+    max_rows: Optional[int] = None
+    seed: int = 0
+
+
+@dataclass
+class TrackingConf:
+    backend: Backend = Backend.wandb
+    project: str = "llmsweep"
+    entity: Optional[str] = None
+    mode: Optional[str] = None  # online | offline | disabled; null: WANDB_MODE, else online iff WANDB_API_KEY
+    group: Optional[str] = None  # null: the multirun's sweep name
+    tags: List[str] = field(default_factory=list)
+
+
+@dataclass
+class TinyBaseConf:
+    """How scale=tiny makes its stand-in for a pretrained checkpoint (shared by every tiny run)."""
+
+    vocab_size: int = 2048
+    corpus: List[str] = field(default_factory=list)  # JSON Lines files: tokenizer + pretraining text
+    pretrain_steps: int = 300  # causal-LM steps on the corpus; 0 keeps the random init
+
+
+@dataclass
+class GenerateConf:
+    num_prompts: int = 8
+    max_new_tokens: int = 48
+
+
+@dataclass
+class TrainConf:
+    model: ModelConf = MISSING
+    method: MethodConf = MISSING
+    data: DataConf = MISSING
+    tracking: TrackingConf = MISSING
+    scale: Scale = Scale.tiny
+    seed: int = 42
+    objective: str = "eval_loss"  # key of metrics.json returned to the sweeper
+    cache_dir: str = "~/.cache/llmsweep"
+    trainer: Dict[str, Any] = field(default_factory=dict)  # transformers.TrainingArguments fields shared by all recipes
+    tiny_base: TinyBaseConf = field(default_factory=TinyBaseConf)
+    generate: GenerateConf = field(default_factory=GenerateConf)
+
+
+def _per_scale(tiny: Any, full: Any, *, _root_: Any) -> Any:
+    """`${per_scale:A,B}`: A at scale=tiny, B at scale=full (e.g. learning rates)."""
+    return tiny if str(_root_.scale) == "tiny" else full
+
+
+def register_configs() -> None:
+    if not OmegaConf.has_resolver("samples"):
+        OmegaConf.register_new_resolver("samples", lambda name: str(SAMPLES_DIR / name))
+    if not OmegaConf.has_resolver("per_scale"):
+        OmegaConf.register_new_resolver("per_scale", _per_scale)
+    cs = ConfigStore.instance()
+    cs.store(name="train_schema", node=TrainConf)
+
+
+def cache_root(cfg: Any) -> Path:
+    return Path(os.path.expanduser(str(cfg.cache_dir)))

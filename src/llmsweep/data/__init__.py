@@ -1,0 +1,1 @@
+"""Dolly instruction records and preference pairs: schema, loading, chat formatting."""

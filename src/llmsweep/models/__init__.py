@@ -1,0 +1,1 @@
+"""Build a real checkpoint or a tiny model of the same architecture, with its tokenizer."""

@@ -1,0 +1,1 @@
+"""Experiment tracking: W&B run setup and the secrets guard."""

@@ -1,0 +1,102 @@
+"""One training run: data -> model -> recipe -> evaluate -> answers -> save -> track.
+
+Returns the objective (a metrics.json key, `objective` in the config) so any sweeper can use it.
+Nothing here knows whether it runs in a sweep or on SLURM.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from llmsweep.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def job_info() -> dict:
+    """Run name, W&B group and overrides of the current Hydra job."""
+    hc = HydraConfig.get()
+    info = {
+        "run_dir": Path(hc.runtime.output_dir),
+        "name": hc.job.override_dirname or "defaults",
+        "overrides": list(hc.overrides.task),
+        "group": None,
+    }
+    if hc.mode == RunMode.MULTIRUN:
+        info["group"] = "-".join(Path(hc.sweep.dir).parts[-2:])
+    return info
+
+
+def summarize(log_history: list[dict], final_eval: dict, train_output) -> dict:
+    evals = [e for e in log_history if "eval_loss" in e]
+    metrics = {k: v for k, v in final_eval.items() if isinstance(v, (int, float))}
+    metrics["train_loss"] = train_output.training_loss
+    metrics["train_runtime"] = train_output.metrics.get("train_runtime")
+    metrics["global_step"] = train_output.global_step
+    if evals:
+        metrics["initial_eval_loss"] = evals[0]["eval_loss"]
+    metrics["history"] = log_history
+    return metrics
+
+
+def run(cfg: DictConfig) -> float:
+    from transformers import set_seed
+
+    from llmsweep.data.loading import load_splits
+    from llmsweep.methods.common import generate_answers
+    from llmsweep.methods.recipes import build_trainer
+    from llmsweep.models.build import load_model_and_tokenizer
+    from llmsweep.tracking.wandb_run import finish_run, start_run
+
+    job = job_info()
+    run_dir = job["run_dir"]
+    set_seed(cfg.seed)
+    train_ds, eval_ds = load_splits(cfg.data, str(cfg.method.recipe))
+    model, tokenizer, source = load_model_and_tokenizer(cfg)
+    log.info("model=%s scale=%s from %s; %d train / %d eval rows", cfg.model.name, cfg.scale, source, len(train_ds), len(eval_ds))
+
+    probe = eval_ds.select(range(min(cfg.generate.num_prompts, len(eval_ds))))
+    prompts = [ex["prompt"] for ex in probe]
+    references = [(ex.get("completion") or ex.get("chosen"))[0]["content"] for ex in probe]
+    base_answers = generate_answers(model, tokenizer, prompts, cfg.generate.max_new_tokens)
+
+    wb = start_run(cfg, run_dir, job)
+    try:
+        trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds, run_dir, "wandb" if wb else "none", job["name"])
+        train_output = trainer.train()
+        evals = [e for e in trainer.state.log_history if "eval_loss" in e]
+        final_eval = evals[-1] if evals and evals[-1]["step"] == trainer.state.global_step else trainer.evaluate()
+        trainer.save_model(str(run_dir / "model"))
+        tokenizer.save_pretrained(str(run_dir / "model"))
+        tuned_answers = generate_answers(trainer.model, tokenizer, prompts, cfg.generate.max_new_tokens)
+
+        answers = [
+            {"prompt": p[-1]["content"], "reference": r, "base_answer": b, "tuned_answer": t}
+            for p, r, b, t in zip(prompts, references, base_answers, tuned_answers)
+        ]
+        with open(run_dir / "answers.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
+
+        metrics = summarize(trainer.state.log_history, final_eval, train_output)
+        if cfg.objective not in metrics:
+            keys = sorted(k for k, v in metrics.items() if isinstance(v, (int, float)))
+            raise UserError(f"objective={cfg.objective} is not a metric of this run. Available: {', '.join(keys)}")
+        objective = float(metrics[cfg.objective])
+        metrics["objective"] = objective
+        (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+        finish_run(wb, {k: v for k, v in metrics.items() if k != "history"}, answers)
+        wb = None
+    finally:
+        if wb is not None:
+            wb.finish(exit_code=1)
+    log.info("%s = %.4f; outputs in %s", cfg.objective, objective, run_dir)
+    if math.isnan(objective):
+        log.warning("objective is NaN")
+    return objective
