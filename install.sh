@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install llmsweep into ./.venv (CPU torch 2.13.0 first, then the package, pinned by constraints.txt).
+#   bash install.sh          the package: enough to train, merge and serve
+#   bash install.sh --test   the package and the test dependencies
+# PYTHON=python3.11 bash install.sh   picks the interpreter (3.10+).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+extras=""
+for arg in "$@"; do
+  case "$arg" in
+    --test) extras="[test]" ;;
+    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+# torch first and pinned: the CPU wheel; the constraint keeps every later resolve on it.
+"${pip[@]}" install -c constraints.txt torch==2.13.0
+"${pip[@]}" install -c constraints.txt -e ".${extras}"
+echo "install.sh: ready in .venv ($(.venv/bin/python -c 'import torch, transformers, trl, peft; print(f"torch {torch.__version__}, transformers {transformers.__version__}, trl {trl.__version__}, peft {peft.__version__}")' 2>/dev/null))"
