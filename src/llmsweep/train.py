@@ -46,7 +46,8 @@ def summarize(log_history: list[dict], final_eval: dict, train_output) -> dict:
     return metrics
 
 
-def run(cfg: DictConfig) -> float:
+def run(cfg: DictConfig, job: dict | None = None) -> float:
+    """Train as `cfg` says. `job` (run_dir, name, overrides, group) defaults to the current Hydra job."""
     from transformers import set_seed
 
     from llmsweep.data.loading import load_splits
@@ -55,8 +56,9 @@ def run(cfg: DictConfig) -> float:
     from llmsweep.models.build import load_model_and_tokenizer
     from llmsweep.tracking.wandb_run import finish_run, start_run
 
-    job = job_info()
-    run_dir = job["run_dir"]
+    job = job or job_info()
+    run_dir = Path(job["run_dir"])
+    run_dir.mkdir(parents=True, exist_ok=True)
     set_seed(cfg.seed)
     train_ds, eval_ds = load_splits(cfg.data, str(cfg.method.recipe))
     model, tokenizer, source = load_model_and_tokenizer(cfg)
