@@ -9,6 +9,37 @@ from llmsweep.errors import UserError
 
 DOLLY_FIELDS = ("instruction", "context", "response", "category")
 PREFS_FIELDS = ("prompt", "chosen", "rejected")
+# databricks-dolly-15k's categories; QA with a context is closed_qa
+CATEGORIES = frozenset({
+    "open_qa", "closed_qa", "general_qa", "brainstorming", "classification",
+    "summarization", "information_extraction", "creative_writing",
+})
+
+
+def dolly_problem(rec: dict) -> str | None:
+    """Why `rec` is not a valid Dolly record, or None when it is."""
+    for key in DOLLY_FIELDS:
+        if not isinstance(rec.get(key), str):
+            return f"field '{key}' is {type(rec.get(key)).__name__}, not a string"
+    for key in ("instruction", "response"):
+        if not rec[key].strip():
+            return f"empty {key}"
+    if rec["category"] not in CATEGORIES:
+        return f"unknown category '{rec['category']}' (known: {', '.join(sorted(CATEGORIES))})"
+    if rec["category"] == "open_qa" and rec["context"].strip():
+        return "open_qa with a context: QA over a given context is closed_qa"
+    if rec["category"] == "closed_qa" and not rec["context"].strip():
+        return "closed_qa without a context"
+    return None
+
+
+def prefs_problem(rec: dict) -> str | None:
+    for key in PREFS_FIELDS:
+        if not isinstance(rec.get(key), str) or not rec[key].strip():
+            return f"missing or empty '{key}'"
+    if rec["chosen"] == rec["rejected"]:
+        return "chosen equals rejected"
+    return None
 REQUIRED = {"dolly": ("instruction", "response"), "prefs": PREFS_FIELDS}
 
 
@@ -30,9 +61,18 @@ def read_jsonl(path: str, fmt: str) -> Iterator[dict]:
             if not isinstance(rec, dict):
                 raise UserError(f"{path} line {lineno}: expected a JSON object with fields {list(fields)}")
             for key in REQUIRED[fmt]:
-                if not isinstance(rec.get(key), str) or not rec[key].strip():
+                if not _non_empty(rec.get(key)):
                     raise UserError(f"{path} line {lineno}: missing or empty field '{key}' (a {fmt} record needs {list(REQUIRED[fmt])})")
             yield {k: rec.get(k) or "" for k in fields}
+
+
+def _non_empty(v) -> bool:
+    """A non-empty string, or a non-empty list of chat messages (trl's conversational form)."""
+    return (isinstance(v, str) and bool(v.strip())) or (isinstance(v, list) and bool(v))
+
+
+def _messages(v, role: str) -> list[dict]:
+    return v if isinstance(v, list) else [{"role": role, "content": v}]
 
 
 def user_turn(rec: dict) -> str:
@@ -53,7 +93,7 @@ def sft_example(rec: dict) -> dict:
 def dpo_example(rec: dict) -> dict:
     """Conversational preference pair (avoids BPE merges across a plain-string prompt boundary)."""
     return {
-        "prompt": [{"role": "user", "content": rec["prompt"]}],
-        "chosen": [{"role": "assistant", "content": rec["chosen"]}],
-        "rejected": [{"role": "assistant", "content": rec["rejected"]}],
+        "prompt": _messages(rec["prompt"], "user"),
+        "chosen": _messages(rec["chosen"], "assistant"),
+        "rejected": _messages(rec["rejected"], "assistant"),
     }

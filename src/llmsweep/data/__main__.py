@@ -1,0 +1,96 @@
+"""python -m llmsweep.data {prepare,mix} ...  (see --help of each command)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from llmsweep.errors import UserError
+
+EPILOG = """\
+examples:
+  python -m llmsweep.data prepare kovicuna raw/ko_sharegpt.json --out data/kovicuna.jsonl
+  python -m llmsweep.data prepare korquad2 raw/korquad2/ --out data/korquad2.jsonl --max-context-chars 4000
+  python -m llmsweep.data prepare judged judgments.jsonl --out data/prefs.jsonl
+  python -m llmsweep.data mix data/kovicuna.jsonl data/alpaca.jsonl data/korquad1.jsonl data/korquad2.jsonl \\
+      --weights 1,1,1,0.5 --split 0.98 --out data/dolly_ko
+  python train.py data=dolly_ko data.path=data/dolly_ko
+"""
+
+SOURCES_HELP = """\
+sources (input layout -> output records):
+  kovicuna       ShareGPT {"id","conversations":[{"from":"human"|"gpt"|"system","value"}]} -> Dolly;
+                 human turn = instruction, gpt turn = response, one record per gpt turn
+  alpaca         {"instruction","input","output"} (JSON array or JSON Lines) -> Dolly
+  korquad1       SQuAD layout data[].paragraphs[].qas[] or per-paragraph {"qas","context"} lines -> closed_qa
+  korquad2       KorQuAD 2.0 HTML pages -> closed_qa with the page as readable text, windowed around the answer
+  ultrafeedback  UltraFeedback-binarized {"prompt","chosen","rejected","score_*"} -> preference pairs
+  judged         {"prompt","answers":[{"model","text","score"}]} -> preference pairs (best vs worst score)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m llmsweep.data",
+        description="Convert raw Korean instruction/QA/preference data into the records training reads, and mix them.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "prepare",
+        help="convert one source's files to Dolly records or preference pairs",
+        description="Convert files of one source. Every input row ends in OUT or in OUT.rejects.jsonl (with file, "
+        "place and reason); OUT.summary.json holds the accounting (rows in = out + rejected).",
+        epilog=SOURCES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("source", help="input layout: kovicuna, alpaca, korquad1, korquad2, ultrafeedback, judged")
+    p.add_argument("inputs", nargs="+", help="input files (.json, .jsonl) or directories of them")
+    p.add_argument("--out", required=True, help="output JSON Lines file (loadable with datasets.load_dataset('json', ...))")
+    p.add_argument("--first-turn-only", action="store_true", help="kovicuna: only each conversation's first exchange")
+    p.add_argument("--max-context-chars", type=int, default=4000, help="korquad2: context window around the answer (default 4000)")
+    p.add_argument("--conversational", action="store_true", help="preference pairs as chat messages (trl's conversational form)")
+    p.add_argument("--workers", type=int, default=2, help="processes converting files in parallel (default 2)")
+
+    m = sub.add_parser(
+        "mix",
+        help="sample converted files by weight into train/eval splits",
+        description="Sample JSON Lines files by weight (1 = every row once, 0.5 = a seeded half, 2 = twice), shuffle "
+        "with a seed and write OUT/train.jsonl, OUT/eval.jsonl and OUT/mix.json. Train on it with data.path=OUT.",
+    )
+    m.add_argument("inputs", nargs="+", help="JSON Lines files written by prepare")
+    m.add_argument("--out", required=True, help="output directory")
+    m.add_argument("--weights", help="comma-separated, one per input (default: all 1)")
+    m.add_argument("--split", type=float, default=0.98, help="train fraction (default 0.98)")
+    m.add_argument("--seed", type=int, default=0)
+
+    a = ap.parse_args(argv)
+    try:
+        if a.command == "prepare":
+            from llmsweep.data.prepare import prepare, summary_line
+            from llmsweep.data.sources import Options
+
+            opts = Options(first_turn_only=a.first_turn_only, max_context_chars=a.max_context_chars, conversational=a.conversational)
+            s = prepare(a.source, a.inputs, a.out, opts, workers=a.workers)
+            print(summary_line(s))
+            for err in s["errors"]:
+                print(f"error: {err}", file=sys.stderr)
+            return 1 if s["errors"] else 0
+        from llmsweep.data.mix import mix
+
+        try:
+            weights = [float(w) for w in a.weights.split(",")] if a.weights else None
+        except ValueError:
+            raise UserError(f"mix: --weights {a.weights!r} is not a comma-separated list of numbers") from None
+        s = mix(a.inputs, a.out, weights, a.split, a.seed)
+        print(f"mix: {s['train']:,} train + {s['eval']:,} eval rows -> {a.out}/train.jsonl, {a.out}/eval.jsonl")
+        return 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""`mix`: sample converted sources by weight (seeded) into train/eval splits.
+
+A weight multiplies a source's row count: 1 takes every row once, 0.5 a seeded random half, 2 every
+row twice. Rows are located by byte offset and copied by seeking, so memory stays small whatever the
+corpus size."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from llmsweep.errors import UserError
+
+
+def _offsets(path: Path) -> list[int]:
+    offsets, pos = [], 0
+    with open(path, "rb") as f:
+        for line in f:
+            if line.strip():
+                offsets.append(pos)
+            pos += len(line)
+    return offsets
+
+
+def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, split: float = 0.98, seed: int = 0) -> dict:
+    paths = [Path(p) for p in inputs]
+    for p in paths:
+        if not p.is_file():
+            raise UserError(f"mix: {p} is not a file (inputs are the JSON Lines outputs of `prepare`)")
+    weights = weights or [1.0] * len(paths)
+    if len(weights) != len(paths):
+        raise UserError(f"mix: {len(weights)} weights for {len(paths)} inputs; give one weight per input, in order")
+    if any(w < 0 for w in weights):
+        raise UserError("mix: weights must be >= 0")
+    if not 0 < split <= 1:
+        raise UserError(f"mix: split={split} must be in (0, 1]: the train fraction")
+    rng = random.Random(seed)
+    picks: list[tuple[int, int]] = []  # (input index, byte offset)
+    per_source = {}
+    for i, (p, w) in enumerate(zip(paths, weights)):
+        offs = _offsets(p)
+        whole, frac = int(w), w - int(w)
+        chosen = offs * whole + rng.sample(offs, round(len(offs) * frac))
+        picks += [(i, o) for o in chosen]
+        per_source[str(p)] = {"rows": len(offs), "weight": w, "taken": len(chosen)}
+    rng.shuffle(picks)
+    n_train = round(len(picks) * split)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = [open(p, "rb") for p in paths]
+    try:
+        for name, part in (("train", picks[:n_train]), ("eval", picks[n_train:])):
+            with open(out / f"{name}.jsonl", "wb") as f:
+                for i, off in part:
+                    files[i].seek(off)
+                    line = files[i].readline()
+                    f.write(line if line.endswith(b"\n") else line + b"\n")
+    finally:
+        for f in files:
+            f.close()
+    summary = {"inputs": per_source, "seed": seed, "split": split, "train": n_train, "eval": len(picks) - n_train}
+    (out / "mix.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return summary
