@@ -1,0 +1,63 @@
+"""mix: weighted, seeded sampling into train/eval splits that training reads directly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO, read_jsonl, read_metrics, run_cli
+from llmsweep.data.mix import mix
+
+
+def write_rows(path, tag, n):
+    rows = [{"instruction": f"{tag} 질문 {i}", "context": "", "response": f"{tag} 답 {i}", "category": "open_qa"} for i in range(n)]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return rows
+
+
+def test_weights_scale_each_source_and_the_split_is_seeded(tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_rows(a, "a", 100)
+    write_rows(b, "b", 40)
+    s = mix([str(a), str(b)], tmp_path / "m1", weights=[0.5, 2], split=0.9, seed=3)
+    assert s["inputs"][str(a)]["taken"] == 50 and s["inputs"][str(b)]["taken"] == 80
+    train, evals = read_jsonl(tmp_path / "m1" / "train.jsonl"), read_jsonl(tmp_path / "m1" / "eval.jsonl")
+    assert len(train) == 117 and len(evals) == 13
+    rows = train + evals
+    assert sum(r["instruction"].startswith("a") for r in rows) == 50
+    assert len({r["instruction"] for r in rows if r["instruction"].startswith("b")}) == 40  # every b row, twice
+    mix([str(a), str(b)], tmp_path / "m2", weights=[0.5, 2], split=0.9, seed=3)
+    assert (tmp_path / "m2" / "train.jsonl").read_bytes() == (tmp_path / "m1" / "train.jsonl").read_bytes()
+    mix([str(a), str(b)], tmp_path / "m3", weights=[0.5, 2], split=0.9, seed=4)
+    assert (tmp_path / "m3" / "train.jsonl").read_bytes() != (tmp_path / "m1" / "train.jsonl").read_bytes()
+
+
+def test_mix_cli_rejects_a_weight_count_mismatch(tmp_path):
+    a = tmp_path / "a.jsonl"
+    write_rows(a, "a", 5)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmsweep.data", "mix", str(a), "--weights", "1,2", "--out", str(tmp_path / "m")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 2 and "2 weights for 1 inputs" in proc.stderr
+
+
+def test_train_reads_a_mixed_directory(cache_dir, tmp_path):
+    samples = REPO / "src" / "llmsweep" / "data" / "samples" / "dolly_ko.jsonl"
+    out = tmp_path / "dolly_mix"
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmsweep.data", "mix", str(samples), "--out", str(out), "--split", "0.9", "--seed", "1"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    )
+    assert "train" in proc.stdout
+    n_eval = len(read_jsonl(out / "eval.jsonl"))
+    run_dir = tmp_path / "run"
+    run_cli(cache_dir, "data=dolly_ko", f"data.path={out}", "tracking=none", "trainer.max_steps=10", out=run_dir)
+    m = read_metrics(run_dir)
+    assert m["eval_loss"] < m["initial_eval_loss"]
+    first_eval = next(e for e in m["history"] if "eval_loss" in e)
+    assert first_eval["step"] == 0
+    assert n_eval == 48  # 10 % of the 480 bundled rows
+    # the mix's own splits are used: all its train rows, the first data.eval_size (32) of its eval rows
+    assert "432 train / 32 eval rows" in (run_dir / "train.log").read_text()
