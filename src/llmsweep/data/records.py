@@ -35,7 +35,7 @@ def dolly_problem(rec: dict) -> str | None:
 
 def prefs_problem(rec: dict) -> str | None:
     for key in PREFS_FIELDS:
-        if not isinstance(rec.get(key), str) or not rec[key].strip():
+        if not _non_empty(rec.get(key)):
             return f"missing or empty '{key}'"
     if rec["chosen"] == rec["rejected"]:
         return "chosen equals rejected"

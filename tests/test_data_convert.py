@@ -1,0 +1,177 @@
+"""Converters on real-layout fixtures: exact records, rejects with reasons, and the accounting identity."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, read_jsonl
+from llmsweep.data.prepare import prepare
+from llmsweep.data.sources import Options
+
+FIX = REPO / "tests" / "fixtures" / "data"
+KORQUAD1_SEED_CONTEXT = (
+    "재팬 오픈에서 4회 우승하였으며, 통산 단식 200승 이상을 거두었다. 1994년 생애 최초로 세계 랭킹 10위권에 진입하였다. "
+    "1992년에는 WTA로부터 '올해 가장 많은 향상을 보여준 선수상'(Most Improved Player Of The Year)을 수여받았으며, "
+    "일본 남자 패션 협회(Japan Men's Fashion Association)는 그녀를 '가장 패셔너블한 선수'(Most Fashionable)로 칭했다. "
+    "생애 두 번째 올림픽 참가 직후인 1996년 9월 24일 최초로 은퇴를 선언하였다. 이후 12년만인 2008년 4월에 예상치 못한 복귀 선언을 하고 "
+    "투어에 되돌아왔다. 2008년 6월 15일 도쿄 아리아케 인터내셔널 여자 오픈에서 복귀 후 첫 우승을 기록했으며, 2009년 9월 27일에는 "
+    "한국에서 열린 한솔 코리아 오픈 대회에서 우승하면서 복귀 후 첫 WTA 투어급 대회 우승을 기록했다. 한숨 좀 작작 쉬어!"
+)
+
+
+def run(source: str, *inputs: Path | str, tmp_path: Path, **opts) -> tuple[dict, list[dict], list[dict]]:
+    out = tmp_path / f"{source}.jsonl"
+    summary = prepare(source, [str(i) for i in inputs], out, Options(**opts), workers=2)
+    records = read_jsonl(out)
+    rejects = read_jsonl(out.with_name(out.name + ".rejects.jsonl"))
+    # nothing is lost: every row read is an output row or a reject, and the files say so
+    assert summary["rows_in"] == summary["rows_out"] + summary["rows_rejected"]
+    assert len(rejects) == summary["rows_rejected"] == sum(summary["rejected_by_reason"].values())
+    assert len(records) == summary["records_written"] == summary["records_converted"] - summary["duplicates_dropped"]
+    assert all(r["source"] and r["where"] and r["reason"] for r in rejects)
+    on_disk = json.loads(out.with_name(out.name + ".summary.json").read_text(encoding="utf-8"))
+    assert on_disk["rows_in"] == summary["rows_in"] and on_disk["rejected_by_reason"] == summary["rejected_by_reason"]
+    return summary, records, rejects
+
+
+def reasons(rejects: list[dict]) -> dict[str, str]:
+    return {r["where"]: r["reason"] for r in rejects}
+
+
+def test_kovicuna_human_turn_is_instruction_gpt_turn_is_response(tmp_path):
+    convs = {c["id"]: c for c in json.loads((FIX / "kovicuna.json").read_text(encoding="utf-8"))}
+    summary, records, rejects = run("kovicuna", FIX / "kovicuna.json", tmp_path=tmp_path)
+    seed = convs["QWJhYvA_0"]["conversations"]
+    assert records[0] == {"instruction": seed[0]["value"], "context": "", "response": seed[1]["value"], "category": "open_qa"}
+    assert records[0]["instruction"].startswith("고객을 위해 이러한 전략과 전술을 구현하는")
+    assert records[0]["response"].startswith("다음은 성장 마케팅 대행사가") and "\r\n" in records[0]["response"]
+
+    h1, g1, h2, g2 = (t["value"] for t in convs["mT4kZr2_0"]["conversations"])
+    assert records[1] == {"instruction": h1, "context": "", "response": g1, "category": "open_qa"}
+    assert records[2] == {"instruction": h2, "context": f"User: {h1}\n\nAssistant: {g1}", "response": g2, "category": "general_qa"}
+    system, h, g = (t["value"] for t in convs["sYs9pQe_0"]["conversations"])
+    assert records[3] == {"instruction": h, "context": f"System: {system}", "response": g, "category": "general_qa"}
+
+    assert summary["rows_in"] == 12 and summary["rows_out"] == 5 and summary["duplicates_dropped"] == 1
+    assert reasons(rejects) == {
+        "record[5]": "starts with gpt",
+        "record[6]": "empty turn",
+        "record[7]": "empty turn",
+        "record[8]": "unknown role",
+        "record[9]": "no conversations list",
+        "record[10]": "no conversations list",
+        "record[11]": "roles out of order",
+    }
+    assert rejects[0]["row"]["id"] == "bad_gpt_first_0", "the rejected row is kept whole"
+
+
+def test_kovicuna_first_turn_only(tmp_path):
+    _, records, _ = run("kovicuna", FIX / "kovicuna.json", tmp_path=tmp_path, first_turn_only=True)
+    assert not any(r["context"].startswith("User:") for r in records)
+    assert len(records) == 4
+
+
+def test_jsonl_bad_lines_are_rejected_and_the_rest_converted(tmp_path):
+    summary, records, rejects = run("kovicuna", FIX / "kovicuna.jsonl", tmp_path=tmp_path)
+    by_reason = {r["reason"]: r for r in rejects}
+    assert set(by_reason) == {"invalid JSON", "invalid UTF-8", "not an object"}
+    assert by_reason["invalid UTF-8"]["where"].startswith("line ") and "byte" in by_reason["invalid UTF-8"]["detail"]
+    assert by_reason["invalid JSON"]["row"].startswith('{"id"'), "the unparsable text is kept"
+    assert summary["rows_out"] == 4 and len(records) == 5
+
+
+def test_alpaca_maps_input_to_context_and_rejects_bad_types(tmp_path):
+    summary, records, rejects = run("alpaca", FIX / "alpaca.json", FIX / "alpaca.jsonl", tmp_path=tmp_path)
+    assert records[0]["instruction"] == "다음 국가와 관련된 역사적 사건 3가지를 나열하십시오."
+    assert records[0]["context"] == "캐나다" and records[0]["category"] == "general_qa"
+    assert records[0]["response"].startswith("치푸아츠(Fort Chippewyan)는 캐나다 알버타주의")
+    assert all(r["category"] == "open_qa" for r in records if not r["context"])
+    assert sorted(r["reason"] for r in rejects) == ["empty output", "missing output", "not a string"]
+    assert summary["rows_in"] == 10
+
+
+def test_korquad1_squad_and_flattened_layouts(tmp_path):
+    summary, records, rejects = run("korquad1", FIX / "korquad1.json", FIX / "korquad1_flat.jsonl", tmp_path=tmp_path)
+    seed = {"instruction": "다테 기미코가 최초로 은퇴 선언을 한게 언제지", "context": KORQUAD1_SEED_CONTEXT, "response": "1996년 9월 24일", "category": "closed_qa"}
+    assert records[0] == seed
+    assert all(r["category"] == "closed_qa" and r["response"] in r["context"] for r in records)
+    assert sorted(r["reason"] for r in rejects) == ["answer not in context", "empty answer", "empty question"]
+    assert all(re.fullmatch(r"data\[\d+\]\.paragraphs\[\d+\]\.qas\[\d+\]", r["where"]) for r in rejects)
+    assert summary["duplicates_dropped"] == 1, "the seed paragraph appears in both layouts"
+
+
+def test_korquad2_html_becomes_readable_text_with_the_answer_inside(tmp_path):
+    summary, records, rejects = run("korquad2", FIX / "korquad2", tmp_path=tmp_path)
+    by_q = {r["instruction"]: r for r in records}
+    for r in records:
+        assert not re.search(r"</?[a-z][a-z0-9]*[ >/]", r["context"]), "no HTML tags left"
+        assert "[편집]" not in r["context"]
+        assert r["response"] in r["context"] and r["category"] == "closed_qa"
+    director = by_q["드라마 예고범의 감독은 누구일까?"]
+    assert director["response"] == "나카무라 요시히로, 히라바야시 카츠토시, 사와다 메구미"
+    assert "감독 | 나카무라 요시히로, 히라바야시 카츠토시, 사와다 메구미" in director["context"], "table rows stay readable"
+    opened = by_q["가람대교가 개통된 해는?"]
+    assert opened["response"] == "1998년", "an HTML answer fragment becomes its text"
+    assert "개통 | 1998년" in opened["context"]
+    assert [(r["reason"], r["detail"]) for r in rejects] == [("answer lost in HTML to text", "박서진")]
+    assert rejects[0]["row"]["title"] == "가람대교" and "context" not in rejects[0]["row"]
+    assert any(r["instruction"].startswith("솔뫼 천문대") for r in records), "the seed layout (data is one dict) is read too"
+    assert summary["rows_in"] == 7
+
+
+def test_korquad2_long_pages_are_windowed_around_the_answer(tmp_path):
+    _, full, _ = run("korquad2", FIX / "korquad2", tmp_path=tmp_path / "a")
+    _, windowed, _ = run("korquad2", FIX / "korquad2", tmp_path=tmp_path / "b", max_context_chars=300)
+    assert len(full) == len(windowed)
+    assert max(len(r["context"]) for r in full) > 600
+    for w in windowed:
+        assert len(w["context"]) <= 300 and w["response"] in w["context"]
+
+
+def test_preference_pairs_from_ultrafeedback_and_judged_answers(tmp_path):
+    rows = read_jsonl(FIX / "ultrafeedback.jsonl")
+    _, uf, uf_rej = run("ultrafeedback", FIX / "ultrafeedback.jsonl", tmp_path=tmp_path / "uf")
+    assert uf[0] == {"prompt": rows[0]["prompt"], "chosen": rows[0]["chosen"][-1]["content"], "rejected": rows[0]["rejected"][-1]["content"]}
+    assert sorted(r["reason"] for r in uf_rej) == ["no assistant turn", "tie"]
+
+    judged = read_jsonl(FIX / "judged.jsonl")
+    _, pairs, j_rej = run("judged", FIX / "judged.jsonl", tmp_path=tmp_path / "j")
+    for row, pair in zip([r for r in judged if r["prompt"] in {p["prompt"] for p in pairs}], pairs):
+        best = max(row["answers"], key=lambda a: a["score"])
+        worst = min(row["answers"], key=lambda a: a["score"])
+        assert pair == {"prompt": row["prompt"], "chosen": best["text"], "rejected": worst["text"]}
+    assert sorted(r["reason"] for r in j_rej) == ["missing score", "tie"]
+
+    _, conv, _ = run("judged", FIX / "judged.jsonl", tmp_path=tmp_path / "c", conversational=True)
+    assert conv[0]["prompt"] == [{"role": "user", "content": pairs[0]["prompt"]}]
+    assert conv[0]["chosen"] == [{"role": "assistant", "content": pairs[0]["chosen"]}]
+
+
+@pytest.mark.parametrize("name,what", [("truncated.json", "truncated JSON"), ("non_utf8.json", "invalid UTF-8 at byte")])
+def test_broken_json_documents_keep_the_rows_before_the_break(tmp_path, name, what):
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmsweep.data", "prepare", "alpaca", str(FIX / name), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 1
+    assert f"{FIX / name}: {what}" in proc.stderr
+    summary = json.loads(out.with_name("out.jsonl.summary.json").read_text(encoding="utf-8"))
+    good = summary["rows_in"]
+    assert good >= 2 and len(read_jsonl(out)) == good, "every complete row before the break was converted"
+    assert summary["errors"] and what in summary["errors"][0]
+    assert "rows in" in proc.stdout
+
+
+def test_unknown_source_lists_the_known_ones(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmsweep.data", "prepare", "sharegpt4", str(FIX / "alpaca.json"), "--out", str(tmp_path / "o.jsonl")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert proc.returncode == 2 and "kovicuna" in proc.stderr and "korquad2" in proc.stderr
