@@ -7,20 +7,25 @@ corpus size."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 
 from llmsweep.errors import UserError
 
 
-def _offsets(path: Path) -> list[int]:
-    offsets, pos = [], 0
-    with open(path, "rb") as f:
+BUF = 4 << 20
+
+
+def _lines(path: Path) -> list[tuple[int, int]]:
+    """(byte offset, length) of every non-blank line."""
+    spans, pos = [], 0
+    with open(path, "rb", buffering=BUF) as f:
         for line in f:
             if line.strip():
-                offsets.append(pos)
+                spans.append((pos, len(line)))
             pos += len(line)
-    return offsets
+    return spans
 
 
 def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, split: float = 0.98, seed: int = 0) -> dict:
@@ -36,29 +41,28 @@ def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, 
     if not 0 < split <= 1:
         raise UserError(f"mix: split={split} must be in (0, 1]: the train fraction")
     rng = random.Random(seed)
-    picks: list[tuple[int, int]] = []  # (input index, byte offset)
+    picks: list[tuple[int, tuple[int, int]]] = []  # (input index, (offset, length))
     per_source = {}
     for i, (p, w) in enumerate(zip(paths, weights)):
-        offs = _offsets(p)
+        spans = _lines(p)
         whole, frac = int(w), w - int(w)
-        chosen = offs * whole + rng.sample(offs, round(len(offs) * frac))
-        picks += [(i, o) for o in chosen]
-        per_source[str(p)] = {"rows": len(offs), "weight": w, "taken": len(chosen)}
+        chosen = spans * whole + rng.sample(spans, round(len(spans) * frac))
+        picks += [(i, span) for span in chosen]
+        per_source[str(p)] = {"rows": len(spans), "weight": w, "taken": len(chosen)}
     rng.shuffle(picks)
     n_train = round(len(picks) * split)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = [open(p, "rb") for p in paths]
+    fds = [os.open(p, os.O_RDONLY) for p in paths]
     try:
         for name, part in (("train", picks[:n_train]), ("eval", picks[n_train:])):
-            with open(out / f"{name}.jsonl", "wb") as f:
-                for i, off in part:
-                    files[i].seek(off)
-                    line = files[i].readline()
+            with open(out / f"{name}.jsonl", "wb", buffering=BUF) as f:
+                for i, (off, length) in part:
+                    line = os.pread(fds[i], length, off)
                     f.write(line if line.endswith(b"\n") else line + b"\n")
     finally:
-        for f in files:
-            f.close()
+        for fd in fds:
+            os.close(fd)
     summary = {"inputs": per_source, "seed": seed, "split": split, "train": n_train, "eval": len(picks) - n_train}
     (out / "mix.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary

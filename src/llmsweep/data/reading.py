@@ -81,7 +81,7 @@ def read_json_items(path: Path, prefix: str, label: str) -> Iterator[Unit]:
     done = 0
     with open(path, "rb") as f:
         try:
-            for value in ijson.items(f, prefix, use_float=True):
+            for value in ijson.items(f, prefix, use_float=True, buf_size=1 << 20):
                 yield Unit(f"{label}[{done}]", value)
                 done += 1
         except (ijson.JSONError, UnicodeDecodeError) as e:
