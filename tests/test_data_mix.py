@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import REPO, read_jsonl, read_metrics, run_cli
 from llmsweep.data.mix import mix
@@ -43,21 +44,34 @@ def test_mix_cli_rejects_a_weight_count_mismatch(tmp_path):
     assert proc.returncode == 2 and "2 weights for 1 inputs" in proc.stderr
 
 
-def test_train_reads_a_mixed_directory(cache_dir, tmp_path):
+def test_prepared_sources_mix_into_data_that_train_reads(cache_dir, tmp_path):
+    """prepare each source's fixtures -> mix them with the bundled sample -> train on the mix directory."""
+    from datasets import load_dataset
+
+    fixtures = REPO / "tests" / "fixtures" / "data"
+    inputs = {"kovicuna": [fixtures / "kovicuna.json"], "alpaca": [fixtures / "alpaca.json"], "korquad1": [fixtures / "korquad1.json"], "korquad2": [fixtures / "korquad2"]}
+    converted = []
+    for src, files in inputs.items():
+        out = tmp_path / f"{src}.jsonl"
+        subprocess.run([sys.executable, "-m", "llmsweep.data", "prepare", src, *map(str, files), "--out", str(out)], cwd=REPO, check=True, capture_output=True)
+        converted.append(str(out))
     samples = REPO / "src" / "llmsweep" / "data" / "samples" / "dolly_ko.jsonl"
-    out = tmp_path / "dolly_mix"
+    mixed = tmp_path / "dolly_mix"
     proc = subprocess.run(
-        [sys.executable, "-m", "llmsweep.data", "mix", str(samples), "--out", str(out), "--split", "0.9", "--seed", "1"],
+        [sys.executable, "-m", "llmsweep.data", "mix", *converted, str(samples), "--weights", "2,2,2,2,0.5", "--out", str(mixed), "--split", "0.9", "--seed", "1"],
         cwd=REPO, capture_output=True, text=True, check=True,
     )
     assert "train" in proc.stdout
-    n_eval = len(read_jsonl(out / "eval.jsonl"))
+    n_fixture_records = sum(len(read_jsonl(Path(c))) for c in converted)
+    n_train, n_eval = len(read_jsonl(mixed / "train.jsonl")), len(read_jsonl(mixed / "eval.jsonl"))
+    assert n_train + n_eval == 2 * n_fixture_records + 240
+    # the outputs are datasets-loadable as they are
+    ds = load_dataset("json", data_files={"train": str(mixed / "train.jsonl"), "eval": str(mixed / "eval.jsonl")})
+    assert ds["train"].num_rows == n_train and set(ds["train"].column_names) == {"instruction", "context", "response", "category"}
+
     run_dir = tmp_path / "run"
-    run_cli(cache_dir, "data=dolly_ko", f"data.path={out}", "tracking=none", "trainer.max_steps=10", out=run_dir)
+    run_cli(cache_dir, "data=dolly_ko", f"data.path={mixed}", "tracking=none", "trainer.max_steps=10", out=run_dir)
     m = read_metrics(run_dir)
     assert m["eval_loss"] < m["initial_eval_loss"]
-    first_eval = next(e for e in m["history"] if "eval_loss" in e)
-    assert first_eval["step"] == 0
-    assert n_eval == 48  # 10 % of the 480 bundled rows
     # the mix's own splits are used: all its train rows, the first data.eval_size (32) of its eval rows
-    assert "432 train / 32 eval rows" in (run_dir / "train.log").read_text()
+    assert f"{n_train} train / {min(32, n_eval)} eval rows" in (run_dir / "train.log").read_text()
