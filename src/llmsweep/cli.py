@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from llmsweep.config import register_configs
@@ -25,5 +27,7 @@ def train(cfg: DictConfig) -> float:
     try:
         return run(cfg)
     except UserError as e:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # one job of a sweep: the sweeper records it as failed and goes on
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)

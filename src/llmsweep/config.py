@@ -103,6 +103,16 @@ class GenerateConf:
 
 
 @dataclass
+class TrialConf:
+    """Set by the Optuna sweeper on each trial's job: where to report for pruning."""
+
+    study_name: Optional[str] = None  # None: not a trial of a sweep
+    storage: Optional[str] = None
+    number: Optional[int] = None
+    trial_id: Optional[int] = None
+
+
+@dataclass
 class TrainConf:
     model: ModelConf = MISSING
     method: MethodConf = MISSING
@@ -110,11 +120,12 @@ class TrainConf:
     tracking: TrackingConf = MISSING
     scale: Scale = Scale.tiny
     seed: int = 42
-    objective: str = "eval_loss"  # key of metrics.json returned to the sweeper
+    objective: Any = "eval_loss"  # metrics.json key (or list of keys) returned to the sweeper
     cache_dir: str = "~/.cache/llmsweep"
     trainer: Dict[str, Any] = field(default_factory=dict)  # transformers.TrainingArguments fields shared by all recipes
     tiny_base: TinyBaseConf = field(default_factory=TinyBaseConf)
     generate: GenerateConf = field(default_factory=GenerateConf)
+    trial: TrialConf = field(default_factory=TrialConf)
 
 
 def _per_scale(tiny: Any, full: Any, *, _root_: Any) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
 
@@ -69,10 +69,23 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
     references = [(ex.get("completion") or ex.get("chosen"))[0]["content"] for ex in probe]
     base_answers = generate_answers(model, tokenizer, prompts, cfg.generate.max_new_tokens)
 
+    keys = list(cfg.objective) if OmegaConf.is_list(cfg.objective) else [str(cfg.objective)]
+    pruning = None
+    if cfg.trial.study_name is not None:
+        from llmsweep.sweeping.pruning import PruningCallback, trial_handle
+
+        pruning = PruningCallback(trial_handle(cfg.trial), keys[0])
     wb = start_run(cfg, run_dir, job)
     try:
-        trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds, run_dir, "wandb" if wb else "none", job["name"])
+        trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds, run_dir, "wandb" if wb else "none", job["name"],
+                                callbacks=[pruning] if pruning else [])
         train_output = trainer.train()
+        if pruning is not None and pruning.pruned_at is not None:
+            _record_pruned(cfg, run_dir, wb, pruning, trainer)
+            wb = None
+            import optuna
+
+            raise optuna.TrialPruned(f"pruned at step {pruning.pruned_at} with {pruning.key}={pruning.last_value}")
         evals = [e for e in trainer.state.log_history if "eval_loss" in e]
         final_eval = evals[-1] if evals and evals[-1]["step"] == trainer.state.global_step else trainer.evaluate()
         trainer.save_model(str(run_dir / "model"))
@@ -87,10 +100,12 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
             f.writelines(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
 
         metrics = summarize(trainer.state.log_history, final_eval, train_output)
-        if cfg.objective not in metrics:
-            keys = sorted(k for k, v in metrics.items() if isinstance(v, (int, float)))
-            raise UserError(f"objective={cfg.objective} is not a metric of this run. Available: {', '.join(keys)}")
-        objective = float(metrics[cfg.objective])
+        missing = [k for k in keys if k not in metrics]
+        if missing:
+            have = sorted(k for k, v in metrics.items() if isinstance(v, (int, float)))
+            raise UserError(f"objective={','.join(missing)} is not a metric of this run. Available: {', '.join(have)}")
+        values = [float(metrics[k]) for k in keys]
+        objective = values[0] if len(values) == 1 else values
         metrics["objective"] = objective
         (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
         finish_run(wb, {k: v for k, v in metrics.items() if k != "history"}, answers)
@@ -98,7 +113,20 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
     finally:
         if wb is not None:
             wb.finish(exit_code=1)
-    log.info("%s = %.4f; outputs in %s", cfg.objective, objective, run_dir)
-    if math.isnan(objective):
+    log.info("%s = %s; outputs in %s", ",".join(keys), objective, run_dir)
+    if any(math.isnan(v) for v in values):
         log.warning("objective is NaN")
     return objective
+
+
+def _record_pruned(cfg: DictConfig, run_dir: Path, wb, pruning, trainer) -> None:
+    """A pruned trial's metrics.json and W&B summary say so; the caller raises TrialPruned."""
+    metrics = {"pruned": True, "pruned_at_step": pruning.pruned_at, "last_value": pruning.last_value,
+               "global_step": trainer.state.global_step, "history": trainer.state.log_history}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    if wb is not None:
+        wb.summary["pruned"] = True
+        wb.summary["pruned_at_step"] = pruning.pruned_at
+        wb.summary["trial_state"] = "PRUNED"
+        wb.finish()
+    log.info("trial %s pruned at step %d (%s)", cfg.trial.number, pruning.pruned_at, pruning.last_value)

@@ -1,0 +1,172 @@
+"""The sweep loop: keep `n_workers` trials in flight and start the next as soon as any finishes.
+
+Each trial is a normal Hydra job (own run dir, own W&B run) launched through the configured launcher
+as a batch of one from its own thread, so any launcher works (in-process for one worker, submitit
+processes locally or on SLURM for several). The study lives in shared storage: re-running with the
+same study name tops it up to `n_trials` finished trials, and jobs report to it for pruning.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from llmsweep.errors import UserError
+from llmsweep.sweeping.space import as_override, split
+from llmsweep.sweeping.study import make_pruner, make_sampler, make_storage, storage_url
+
+log = logging.getLogger(__name__)
+RETRY_OF = "retry_of"  # user attr: the trial number a retry replaces
+REPLACED = "replaced_by_retry"  # user attr on a died trial that was re-queued (not counted)
+
+
+def finished(study) -> int:
+    """Trials that count toward n_trials: complete, pruned, or failed (but not a died one that was retried)."""
+    from optuna.trial import TrialState
+
+    done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state in done and not t.user_attrs.get(REPLACED))
+
+
+def default_study_name(config: DictConfig, space: dict) -> str:
+    return f"{config.hydra.job.name}-" + "-".join(k.split(".")[-1] for k in sorted(space))
+
+
+def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list:
+    import optuna
+
+    space, fixed = split(overrides)
+    if conf.n_workers > 1 and type(launcher).__name__ == "BasicLauncher":
+        raise UserError(
+            f"hydra.sweeper.n_workers={conf.n_workers} needs a launcher that runs jobs in their own processes: "
+            "add hydra/launcher=submitit_local (or a SLURM launcher); the basic launcher runs one job at a time in-process."
+        )
+    sweep_dir = Path(config.hydra.sweep.dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(config, sweep_dir / "multirun.yaml")
+
+    directions = list(conf.direction) if OmegaConf.is_list(conf.direction) else [str(conf.direction)]
+    objective = conf.objective
+    if objective is not None:
+        objective = list(objective) if OmegaConf.is_list(objective) else str(objective)
+        n_obj = len(objective) if isinstance(objective, list) else 1
+        if n_obj != len(directions):
+            raise UserError(f"hydra.sweeper.objective has {n_obj} metric(s) but direction has {len(directions)}")
+    name = conf.study_name or default_study_name(config, space)
+    url = storage_url(conf)
+    study = optuna.create_study(
+        study_name=name,
+        storage=make_storage(url),
+        sampler=make_sampler(conf.sampler, space),
+        pruner=make_pruner(conf.pruner),
+        directions=directions,
+        load_if_exists=True,
+    )
+    already = finished(study)
+    log.info("study %s (%s): %d of %d trials finished; searching %s", name, url, already, conf.n_trials, ", ".join(space))
+
+    def job_overrides(trial) -> list[str]:
+        extra = [f"tracking.group={name}", f"trial.study_name='{name}'", f"trial.storage='{url}'",
+                 f"trial.number={trial.number}", f"trial.trial_id={trial._trial_id}"]
+        if objective is not None:
+            extra.append(f"objective={objective if isinstance(objective, str) else '[' + ','.join(objective) + ']'}")
+        return fixed + [as_override(k, v) for k, v in trial.params.items()] + extra
+
+    def launch(trial, ovs):
+        return launcher.launch([ovs], initial_job_idx=trial.number)[0]
+
+    results = []
+    inflight: dict = {}
+    exhausted = False
+    with ThreadPoolExecutor(max_workers=conf.n_workers) as pool:
+        while True:
+            while not exhausted and len(inflight) < conf.n_workers and finished(study) + len(inflight) < conf.n_trials:
+                trial = study.ask(space)
+                ovs = job_overrides(trial)
+                log.info("trial %d: %s", trial.number, " ".join(f"{k}={v}" for k, v in trial.params.items()))
+                inflight[pool.submit(launch, trial, ovs)] = (trial, ovs)
+            if not inflight:
+                break
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            for fut in done:
+                trial, ovs = inflight.pop(fut)
+                try:
+                    results.append(_record(study, trial, fut, conf.max_retries))
+                except _Exhausted:
+                    exhausted = True
+            if exhausted and not inflight:
+                log.info("the sampler's grid is exhausted")
+                break
+    _report(study, sweep_dir, conf)
+    return results
+
+
+class _Exhausted(Exception):
+    """The sampler has nothing left to propose (a finished grid)."""
+
+
+def _tell(study, trial, *args, **kwargs) -> None:
+    try:
+        study.tell(trial, *args, **kwargs)
+    except RuntimeError as e:  # GridSampler calls study.stop() once its grid is used up; outside optimize() that raises
+        if "Study.stop" not in str(e):
+            raise
+        raise _Exhausted() from None
+
+
+def _record(study, trial, fut, max_retries: int):
+    """Tell the study how the trial ended."""
+    import optuna
+    from hydra.core.utils import JobStatus
+    from optuna.trial import TrialState
+
+    try:
+        ret = fut.result()
+    except Exception as e:
+        if not type(e).__module__.startswith("submitit"):
+            raise  # not a lost job but a broken sweep (e.g. a config that does not compose)
+        # the launcher lost the job: its worker process died
+        attempts = trial.user_attrs.get("attempt", 0)
+        trial.set_user_attr("error", f"worker died: {type(e).__name__}: {e}"[:2000])
+        if attempts < max_retries:
+            trial.set_user_attr(REPLACED, True)
+        _tell(study, trial, state=TrialState.FAIL)
+        if attempts < max_retries:
+            study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number, "attempt": attempts + 1})
+            log.warning("trial %d: worker died (%s); re-queued with the same params", trial.number, type(e).__name__)
+        else:
+            log.error("trial %d: worker died (%s); no retries left", trial.number, type(e).__name__)
+        return None
+    run_dir = str(ret.hydra_cfg.hydra.runtime.output_dir) if ret.hydra_cfg else ""
+    trial.set_user_attr("run_dir", run_dir)
+    if ret.status == JobStatus.COMPLETED:
+        values = ret.return_value
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+            trial.set_user_attr("error", f"objective is {values}")
+            _tell(study, trial, state=TrialState.FAIL)
+            log.warning("trial %d failed: objective %s", trial.number, values)
+        else:
+            _tell(study, trial, values if len(values) > 1 else values[0])
+        return ret
+    exc = ret._return_value
+    if isinstance(exc, optuna.TrialPruned):
+        _tell(study, trial, state=TrialState.PRUNED)
+        log.info("trial %d pruned: %s", trial.number, exc)
+    else:
+        trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+        _tell(study, trial, state=TrialState.FAIL)
+        log.warning("trial %d failed: %s: %s (run dir %s)", trial.number, type(exc).__name__, exc, run_dir)
+    return ret
+
+
+def _report(study, sweep_dir: Path, conf: DictConfig) -> None:
+    from llmsweep.sweeping.report import print_best, write_plots
+
+    print_best(study)
+    if conf.plots:
+        write_plots(study, sweep_dir)

@@ -1,0 +1,67 @@
+"""Study storage, sampler and pruner from the sweeper's config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from llmsweep.errors import UserError
+
+
+def storage_url(conf: DictConfig) -> str:
+    if conf.storage:
+        return str(conf.storage)
+    path = Path.cwd() / "multirun" / "optuna.sqlite3"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def make_storage(url: str):
+    """journal:///path -> Optuna's journal file (shared filesystems); anything else is an RDB URL."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    if url.startswith("journal://"):
+        path = Path(url[len("journal://"):])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+
+
+def make_sampler(conf: DictConfig, space: dict):
+    import optuna
+
+    kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
+    name, seed = conf.name, conf.seed
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, **kwargs)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed, **kwargs)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, **kwargs)
+    if name == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, **kwargs)
+    if name == "grid":
+        grid = {}
+        for k, d in space.items():
+            if not hasattr(d, "choices"):
+                raise UserError(f"sampler=grid needs choice(...) or range(...) for every key; {k} is {type(d).__name__}")
+            grid[k] = list(d.choices)
+        return optuna.samplers.GridSampler(grid, seed=seed)
+    raise UserError(f"hydra.sweeper.sampler.name={name}: use tpe, random, cmaes, nsga2 or grid")
+
+
+def make_pruner(conf: DictConfig):
+    import optuna
+
+    kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
+    pruners = {
+        "none": optuna.pruners.NopPruner,
+        "median": optuna.pruners.MedianPruner,
+        "hyperband": optuna.pruners.HyperbandPruner,
+        "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
+    }
+    if conf.name not in pruners:
+        raise UserError(f"hydra.sweeper.pruner.name={conf.name}: use {', '.join(pruners)}")
+    return pruners[conf.name](**kwargs)

@@ -1,0 +1,128 @@
+"""The llmsweep_optuna sweeper through the real CLI: async workers, resume, failures, retries, pruning."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from conftest import REPO, read_metrics, run_cli
+from llmsweep.tracking.offline import offline_runs
+
+FAST = ["trainer.max_steps=10", "trainer.eval_steps=5", "generate.num_prompts=2"]
+PREFS = REPO / "src" / "llmsweep" / "data" / "samples" / "prefs_ko.jsonl"
+
+
+def trials(db: Path, name: str) -> list:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{db}").get_trials(deepcopy=False)
+
+
+def test_async_sweep_runs_n_trials_then_resumes_to_the_new_total(cache_dir, tmp_path):
+    db = tmp_path / "optuna.db"
+    common = ["-m", "+sweeps=dpo_beta", "hydra/launcher=submitit_local", "hydra.sweeper.n_workers=2",
+              "hydra.sweeper.study_name=beta", f"hydra.sweeper.storage=sqlite:///{db}", *FAST]
+    proc = run_cli(cache_dir, *common, "hydra.sweeper.n_trials=6", out=tmp_path / "s1")
+    first = trials(db, "beta")
+    assert len(first) == 6 and all(t.state.name == "COMPLETE" for t in first)
+    assert "best trial:" in proc.stdout and "method.args.beta=" in proc.stdout
+    for t in first:
+        run_dir = Path(t.user_attrs["run_dir"])
+        assert run_dir.parent == tmp_path / "s1" and run_dir.name == str(t.number)
+        assert read_metrics(run_dir)["objective"] == pytest.approx(t.value)
+        (wb,) = offline_runs(run_dir)
+        assert list(wb.glob("run-*.wandb"))
+    assert (tmp_path / "s1" / "optimization_history.html").exists()
+    assert (tmp_path / "s1" / "optimization_history.png").exists()
+
+    run_cli(cache_dir, *common, "hydra.sweeper.n_trials=8", out=tmp_path / "s2")
+    again = trials(db, "beta")
+    assert len(again) == 8, "n_trials counts the study's finished trials: only 2 new ones ran"
+    assert sorted(t.number for t in again if Path(t.user_attrs["run_dir"]).parent == tmp_path / "s2") == [6, 7]
+
+
+def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(cache_dir, tmp_path):
+    db = tmp_path / "optuna.db"
+    run_cli(
+        cache_dir, "-m", "hydra/sweeper=llmsweep_optuna", "method=dpo", "hydra.sweeper.sampler.name=grid",
+        "hydra.sweeper.n_trials=2", "hydra.sweeper.study_name=fails", f"hydra.sweeper.storage=sqlite:///{db}",
+        f"data.path=choice({PREFS},{tmp_path}/missing.jsonl)", "tracking=none", *FAST, out=tmp_path / "s",
+    )
+    by_state = {t.state.name: t for t in trials(db, "fails")}
+    assert set(by_state) == {"COMPLETE", "FAIL"}
+    assert "missing.jsonl" in by_state["FAIL"].user_attrs["error"]
+    assert "missing.jsonl" in by_state["FAIL"].params["data.path"]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            child = int(stat.parent.name)
+            out += [child, *_children(child)]
+    return out
+
+
+def test_a_worker_killed_mid_trial_is_retried_once_and_counted_once(cache_dir, tmp_path):
+    db = tmp_path / "optuna.db"
+    sweep = tmp_path / "s"
+    killed: list[int] = []
+
+    def kill_first_job():
+        deadline = time.time() + 300
+        while time.time() < deadline and not killed:
+            jobs = [p for p in (sweep / ".submitit").glob("[0-9]*") if p.is_dir()] if (sweep / ".submitit").exists() else []
+            if jobs:
+                time.sleep(3)  # mid-trial: the job is importing or training
+                pid = int(jobs[0].name)
+                for p in [pid, *_children(pid)]:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                killed.append(pid)
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_first_job, daemon=True)
+    killer.start()
+    run_cli(
+        cache_dir, "-m", "+sweeps=dpo_beta", "hydra/launcher=submitit_local", "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.study_name=killed", f"hydra.sweeper.storage=sqlite:///{db}", "tracking=none", *FAST, out=sweep,
+    )
+    killer.join(timeout=5)
+    assert killed, "the test never saw a job to kill"
+    ts = trials(db, "killed")
+    died = [t for t in ts if t.user_attrs.get("replaced_by_retry")]
+    assert len(died) == 1 and died[0].state.name == "FAIL" and "worker died" in died[0].user_attrs["error"]
+    retry = [t for t in ts if t.user_attrs.get("retry_of") == died[0].number]
+    assert len(retry) == 1 and retry[0].state.name == "COMPLETE" and retry[0].params == died[0].params
+    assert sum(t.state.name == "COMPLETE" for t in ts) == 2 and len(ts) == 3
+
+
+def test_median_pruner_stops_bad_trials_early(cache_dir, tmp_path):
+    db = tmp_path / "optuna.db"
+    run_cli(
+        cache_dir, "-m", "+sweeps=lora_rank", "hydra.sweeper.n_trials=6", "hydra.sweeper.study_name=prune",
+        f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.sampler.name=grid",
+        "hydra.sweeper.pruner.kwargs={n_startup_trials:2,n_warmup_steps:0}",
+        # half the space is clearly bad: a learning rate too small to move the loss
+        "method.args.learning_rate=choice(0.003,0.0000001)", "method.lora.r=choice(4,8,16)",
+        "method.lora.lora_alpha=16", "method.lora.lora_dropout=0.0",
+        "trainer.max_steps=30", "trainer.eval_steps=5", "generate.num_prompts=2", "tracking=none", out=tmp_path / "s",
+    )
+    ts = trials(db, "prune")
+    pruned = [t for t in ts if t.state.name == "PRUNED"]
+    complete = [t for t in ts if t.state.name == "COMPLETE"]
+    assert pruned and complete
+    assert all(t.params["method.args.learning_rate"] < 1e-5 for t in pruned)
+    steps = {t.number: read_metrics(Path(t.user_attrs["run_dir"]))["global_step"] for t in ts}
+    assert max(steps[t.number] for t in pruned) < min(steps[t.number] for t in complete) == 30
+    assert all(read_metrics(Path(t.user_attrs["run_dir"]))["pruned"] for t in pruned)
