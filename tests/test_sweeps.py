@@ -12,7 +12,7 @@ import optuna
 import pytest
 
 from conftest import REPO, read_metrics, run_cli
-from llmsweep.tracking.offline import offline_runs
+from llmsweep.tracking.offline import offline_runs, read_run
 
 FAST = ["trainer.max_steps=10", "trainer.eval_steps=5", "generate.num_prompts=2"]
 PREFS = REPO / "src" / "llmsweep" / "data" / "samples" / "prefs_ko.jsonl"
@@ -116,7 +116,7 @@ def test_median_pruner_stops_bad_trials_early(cache_dir, tmp_path):
         # half the space is clearly bad: a learning rate too small to move the loss
         "method.args.learning_rate=choice(0.003,0.0000001)", "method.lora.r=choice(4,8,16)",
         "method.lora.lora_alpha=16", "method.lora.lora_dropout=0.0",
-        "trainer.max_steps=30", "trainer.eval_steps=5", "generate.num_prompts=2", "tracking=none", out=tmp_path / "s",
+        "trainer.max_steps=30", "trainer.eval_steps=5", "generate.num_prompts=2", out=tmp_path / "s",
     )
     ts = trials(db, "prune")
     pruned = [t for t in ts if t.state.name == "PRUNED"]
@@ -126,3 +126,23 @@ def test_median_pruner_stops_bad_trials_early(cache_dir, tmp_path):
     steps = {t.number: read_metrics(Path(t.user_attrs["run_dir"]))["global_step"] for t in ts}
     assert max(steps[t.number] for t in pruned) < min(steps[t.number] for t in complete) == 30
     assert all(read_metrics(Path(t.user_attrs["run_dir"]))["pruned"] for t in pruned)
+    (wb,) = offline_runs(Path(pruned[0].user_attrs["run_dir"]))
+    summary = read_run(wb)["summary"]
+    assert summary["pruned"] is True and summary["trial_state"] == "PRUNED", "the W&B run says it was pruned"
+
+
+def test_two_objectives_end_with_the_pareto_front(cache_dir, tmp_path):
+    db = tmp_path / "optuna.db"
+    proc = run_cli(
+        cache_dir, "-m", "+sweeps=lora_rank", "hydra.sweeper.n_trials=3", "hydra.sweeper.study_name=pareto",
+        f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.sampler.name=nsga2", "hydra.sweeper.pruner.name=none",
+        "hydra.sweeper.direction=[minimize,minimize]", "hydra.sweeper.objective=[eval_loss,train_runtime]",
+        "tracking=none", *FAST, out=tmp_path / "s",
+    )
+    ts = trials(db, "pareto")
+    assert len(ts) == 3 and all(t.state.name == "COMPLETE" and len(t.values) == 2 for t in ts)
+    assert "Pareto front:" in proc.stdout
+    for t in ts:
+        m = read_metrics(Path(t.user_attrs["run_dir"]))
+        assert t.values == [m["eval_loss"], m["train_runtime"]]
+    assert (tmp_path / "s" / "pareto_front.html").exists()

@@ -71,7 +71,7 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
 
     keys = list(cfg.objective) if OmegaConf.is_list(cfg.objective) else [str(cfg.objective)]
     pruning = None
-    if cfg.trial.study_name is not None:
+    if cfg.trial.study_name is not None and len(keys) == 1:  # Optuna prunes single-objective studies only
         from llmsweep.sweeping.pruning import PruningCallback, trial_handle
 
         pruning = PruningCallback(trial_handle(cfg.trial), keys[0])

@@ -41,6 +41,11 @@ def write_plots(study, sweep_dir: Path) -> None:
     plots = {"pareto_front": "plot_pareto_front"} if multi else {"optimization_history": "plot_optimization_history"}
     if len(complete) >= 2 and len(complete[0].params) > 1 and not multi:
         plots["param_importances"] = "plot_param_importances"
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
     for name, fn in plots.items():
         try:
             getattr(vis, fn)(study).write_html(str(sweep_dir / f"{name}.html"))

@@ -64,4 +64,4 @@ def make_pruner(conf: DictConfig):
     }
     if conf.name not in pruners:
         raise UserError(f"hydra.sweeper.pruner.name={conf.name}: use {', '.join(pruners)}")
-    return pruners[conf.name](**kwargs)
+    return pruners[conf.name](**kwargs) if conf.name != "none" else pruners["none"]()
