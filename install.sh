@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install llmsweep into ./.venv (CPU torch 2.13.0 first, then the package, pinned by constraints.txt).
 #   bash install.sh          the package: enough to train, merge and serve
-#   bash install.sh --test   the package and the test dependencies
+#   bash install.sh --test   the package, the test dependencies, and (as root, via apt) PostgreSQL's server
+#                            binaries that the sweep-storage tests start
 # PYTHON=python3.11 bash install.sh   picks the interpreter (3.10+).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -10,10 +11,18 @@ extras=""
 for arg in "$@"; do
   case "$arg" in
     --test) extras="[test]" ;;
-    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
+
+if [ -n "$extras" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "install.sh: PostgreSQL server binaries not found and not root: its tests will skip (apt-get install postgresql)" >&2
+  fi
+fi
 
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

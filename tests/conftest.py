@@ -47,3 +47,46 @@ def read_metrics(run_dir: Path) -> dict:
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def require(what: str, env: str, reason: str):
+    """Skip with a reason on a machine without `what`; fail instead where `env`=1 (CI installs it)."""
+    if os.environ.get(env) == "1":
+        pytest.fail(f"{what} is required here ({env}=1) but {reason}")
+    pytest.skip(f"{what} not available: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL cluster (Debian's server binaries) on a free loopback port."""
+    import glob
+    import shutil
+    import socket
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        require("PostgreSQL", "LLMSWEEP_REQUIRE_POSTGRES", "no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)")
+    bindir = Path(bins[-1]).parent
+    as_user = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        if not shutil.which("runuser"):
+            require("PostgreSQL", "LLMSWEEP_REQUIRE_POSTGRES", "running as root without runuser")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="llmsweep-pg-"))  # not under pytest's root-only tmp dir: the server user must reach it
+    data = top / "data"
+    top.chmod(0o777)
+    if as_user:
+        shutil.chown(top, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
+    opts = f"-p {port} -k {data} -h 127.0.0.1"
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(data / "log"), "-w", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
+        shutil.rmtree(top, ignore_errors=True)

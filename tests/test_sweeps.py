@@ -146,3 +146,26 @@ def test_two_objectives_end_with_the_pareto_front(cache_dir, tmp_path):
         m = read_metrics(Path(t.user_attrs["run_dir"]))
         assert t.values == [m["eval_loss"], m["train_runtime"]]
     assert (tmp_path / "s" / "pareto_front.html").exists()
+
+
+def test_two_sweep_processes_share_one_postgresql_study(cache_dir, tmp_path, postgres_url):
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    args = ["-m", "+sweeps=dpo_beta", "hydra.sweeper.n_trials=4", "hydra.sweeper.study_name=shared",
+            f"hydra.sweeper.storage={postgres_url}", "tracking=none", *FAST]
+    procs = [
+        subprocess.Popen([sys.executable, "train.py", *args, f"hydra.sweep.dir={tmp_path / f's{i}'}"],
+                         cwd=REPO, env=cli_env(cache_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-3000:]
+    ts = optuna.load_study(study_name="shared", storage=postgres_url).get_trials(deepcopy=False)
+    ran = [t for t in ts if not t.user_attrs.get("surplus")]
+    assert len(ran) == 4 and all(t.state.name == "COMPLETE" for t in ran)
+    assert {Path(t.user_attrs["run_dir"]).parent.name for t in ran} == {"s0", "s1"}, "both processes ran trials"
+    assert all("run_dir" not in t.user_attrs for t in ts if t.user_attrs.get("surplus")), "a surplus trial never runs"

@@ -22,6 +22,7 @@ from llmsweep.sweeping.study import make_pruner, make_sampler, make_storage, sto
 log = logging.getLogger(__name__)
 RETRY_OF = "retry_of"  # user attr: the trial number a retry replaces
 REPLACED = "replaced_by_retry"  # user attr on a died trial that was re-queued (not counted)
+SURPLUS = "surplus"  # user attr on a trial asked after another process had already filled n_trials (never run)
 
 
 def finished(study) -> int:
@@ -29,7 +30,21 @@ def finished(study) -> int:
     from optuna.trial import TrialState
 
     done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.state in done and not t.user_attrs.get(REPLACED))
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state in done and _counts(t))
+
+
+def _counts(t) -> bool:
+    return not t.user_attrs.get(REPLACED) and not t.user_attrs.get(SURPLUS)
+
+
+def _is_surplus(study, trial, n_trials: int) -> bool:
+    """Several sweep processes can share a study: trial numbers are handed out atomically by the
+    storage, so a trial preceded by n_trials live or finished trials is one too many."""
+    from optuna.trial import TrialState
+
+    live = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    before = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number and t.state in live and _counts(t)]
+    return len(before) >= n_trials
 
 
 def default_study_name(config: DictConfig, space: dict) -> str:
@@ -81,11 +96,16 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
 
     results = []
     inflight: dict = {}
-    exhausted = False
+    stop_asking = False
     with ThreadPoolExecutor(max_workers=conf.n_workers) as pool:
         while True:
-            while not exhausted and len(inflight) < conf.n_workers and finished(study) + len(inflight) < conf.n_trials:
+            while not stop_asking and len(inflight) < conf.n_workers and finished(study) + len(inflight) < conf.n_trials:
                 trial = study.ask(space)
+                if _is_surplus(study, trial, conf.n_trials):
+                    trial.set_user_attr(SURPLUS, True)
+                    _tell(study, trial, state=optuna.trial.TrialState.FAIL)
+                    stop_asking = True  # other processes sharing the study run the rest
+                    break
                 ovs = job_overrides(trial)
                 log.info("trial %d: %s", trial.number, " ".join(f"{k}={v}" for k, v in trial.params.items()))
                 inflight[pool.submit(launch, trial, ovs)] = (trial, ovs)
@@ -97,9 +117,9 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
                 try:
                     results.append(_record(study, trial, fut, conf.max_retries))
                 except _Exhausted:
-                    exhausted = True
-            if exhausted and not inflight:
-                log.info("the sampler's grid is exhausted")
+                    log.info("the sampler's grid is exhausted")
+                    stop_asking = True
+            if stop_asking and not inflight:
                 break
     _report(study, sweep_dir, conf)
     return results

@@ -26,7 +26,18 @@ def make_storage(url: str):
         path = Path(url[len("journal://"):])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
-    return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    import time
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        except SQLAlchemyError:
+            # sweeps started together race to create the schema; the loser finds it made on retry
+            if attempt == 4:
+                raise
+            time.sleep(0.5 + attempt)
 
 
 def make_sampler(conf: DictConfig, space: dict):
