@@ -41,6 +41,17 @@ def run_cli(cache_dir: Path, *args: str, out: Path | None = None, env: dict | No
     return proc
 
 
+def composed(*overrides: str):
+    """The composed training config, as `python train.py OVERRIDES` would see it (no run)."""
+    from hydra import compose, initialize_config_dir
+
+    from llmsweep.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
 

@@ -6,10 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from conftest import CONF_DIR, REPO, cli_env, run_cli
-from llmsweep.config import register_configs
+from conftest import REPO, cli_env, composed, run_cli
 
 MODELS = {
     "solar": ("upstage/SOLAR-10.7B-v1.0", "llama"),
@@ -21,12 +19,6 @@ MODELS = {
     "polyglot_12.8b": ("EleutherAI/polyglot-ko-12.8b", "gpt_neox"),
     "koalpaca_polyglot_12.8b": ("beomi/KoAlpaca-Polyglot-12.8B", "gpt_neox"),
 }
-
-
-def composed(*overrides: str):
-    register_configs()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose("train", overrides=list(overrides))
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

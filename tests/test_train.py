@@ -7,10 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from conftest import CONF_DIR, SECRETS, cli_env, read_jsonl, read_metrics, run_cli
-from llmsweep.config import register_configs
+from conftest import SECRETS, cli_env, composed, read_jsonl, read_metrics, run_cli
 
 # method -> model: every method and every architecture family is exercised once
 CASES = {
@@ -101,9 +99,7 @@ def test_qlora_really_quantizes_to_4bit(cache_dir, monkeypatch):
     from llmsweep.models.build import load_model_and_tokenizer
 
     monkeypatch.setenv("LLMSWEEP_CACHE_DIR", str(cache_dir))
-    register_configs()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=["model=llama2_13b", "method=qlora"])
+    cfg = composed("model=llama2_13b", "method=qlora")
     model, _, _ = load_model_and_tokenizer(cfg)
     layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
     assert len(layers) >= 7 * 2  # q,k,v,o,gate,up,down in each of 2 layers

@@ -28,6 +28,21 @@ class Options:
     conversational: bool = False  # preference pairs as chat messages instead of strings
 
 
+def obj(value, what: str = "object") -> dict:
+    """`value` when it is a JSON object, else Reject."""
+    if not isinstance(value, dict):
+        raise Reject(f"malformed {what}" if what != "object" else "not an object", type(value).__name__)
+    return value
+
+
+def text_field(row: dict, key: str) -> str:
+    """A non-empty string field, else Reject('empty KEY')."""
+    value = row.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise Reject(f"empty {key}")
+    return value
+
+
 def one_row(value, where):
     """For layouts where each item read is one row."""
     yield where, value

@@ -4,7 +4,7 @@ rejected = worst-scored; ties (best == worst) carry no preference and are droppe
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject, one_row
+from llmsweep.data.sources import Options, Reject, obj, one_row, text_field
 
 FORMAT = "prefs"
 rows = one_row
@@ -25,11 +25,7 @@ def pair(prompt: str, chosen: str, rejected: str, opts: Options) -> dict:
 
 
 def convert(row, opts: Options) -> list[dict]:
-    if not isinstance(row, dict):
-        raise Reject("not an object", type(row).__name__)
-    prompt = row.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise Reject("empty prompt")
+    prompt = text_field(obj(row), "prompt")
     answers = row.get("answers")
     if not isinstance(answers, list) or len(answers) < 2:
         raise Reject("fewer than two answers")

@@ -3,7 +3,7 @@ per-paragraph layout ({"qas": [...], "context"} per line) -> closed_qa with the 
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject
+from llmsweep.data.sources import Options, Reject, obj, text_field
 
 FORMAT = "dolly"
 
@@ -29,11 +29,8 @@ def convert(payload, opts: Options) -> list[dict]:
     if isinstance(payload, Reject):
         raise payload
     context, qa = payload
-    if not isinstance(qa, dict):
-        raise Reject("malformed qa", type(qa).__name__)
-    question = qa.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise Reject("empty question")
+    qa = obj(qa, "qa")
+    question = text_field(qa, "question")
     answers = qa.get("answers")
     if not isinstance(answers, list) or not answers or not isinstance(answers[0], dict):
         raise Reject("no answer")

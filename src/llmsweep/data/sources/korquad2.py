@@ -7,7 +7,7 @@ around the answer to `max_context_chars`."""
 from __future__ import annotations
 
 from llmsweep.data.html_text import fragment_to_text, html_to_text, window
-from llmsweep.data.sources import Options, Reject
+from llmsweep.data.sources import Options, Reject, obj, text_field
 
 FORMAT = "dolly"
 
@@ -47,11 +47,8 @@ def convert(payload, opts: Options) -> list[dict]:
     if isinstance(payload, Reject):
         raise payload
     page, qa = payload
-    if not isinstance(qa, dict):
-        raise Reject("malformed qa", type(qa).__name__)
-    question = qa.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise Reject("empty question")
+    qa = obj(qa, "qa")
+    question = text_field(qa, "question")
     answer = qa.get("answer")
     if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
         raise Reject("no answer")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject, one_row
+from llmsweep.data.sources import Options, Reject, obj, one_row, text_field
 from llmsweep.data.sources.judged import pair
 
 FORMAT = "prefs"
@@ -21,11 +21,7 @@ def _answer(messages, key: str) -> str:
 
 
 def convert(row, opts: Options) -> list[dict]:
-    if not isinstance(row, dict):
-        raise Reject("not an object", type(row).__name__)
-    prompt = row.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise Reject("empty prompt")
+    prompt = text_field(obj(row), "prompt")
     chosen, rejected = _answer(row.get("chosen"), "chosen"), _answer(row.get("rejected"), "rejected")
     sc, sr = row.get("score_chosen"), row.get("score_rejected")
     if sc is not None and sr is not None and sc == sr:
