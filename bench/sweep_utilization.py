@@ -1,13 +1,13 @@
 """Worker utilization of the asynchronous sweeper against batch-blocking ask/tell.
 
-Both schedule the same 16 trials of one seeded objective whose trials take uneven time (0.2-2.0 s,
+Both schedule the same trials (default 32) of one seeded objective whose trials take uneven time (0.2-2.0 s,
 set by the sampled params) on n_workers=2:
   async  llmsweep.sweeping.driver.run_sweep, the code behind `hydra/sweeper=llmsweep_optuna`
   batch  Optuna ask/tell in batches of n_workers, waiting for the whole batch (as hydra-optuna-sweeper does)
 Jobs run through a launcher stand-in that sleeps for the trial's duration in the calling thread, so
 the numbers measure scheduling alone. Prints busy fraction (job-seconds / (workers x wall)) and the ratio.
 
-    .venv/bin/python bench/sweep_utilization.py [--trials 16] [--workers 2]
+    .venv/bin/python bench/sweep_utilization.py [--trials 32] [--workers 2]
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def run_batches(trials: int, workers: int, tmp: Path) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--trials", type=int, default=16)
+    ap.add_argument("--trials", type=int, default=32, help="more trials amortize the unavoidable idle tail of the last one")
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

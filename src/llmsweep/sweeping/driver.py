@@ -98,8 +98,10 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
     inflight: dict = {}
     stop_asking = False
     with ThreadPoolExecutor(max_workers=conf.n_workers) as pool:
+        done: list = []
         while True:
-            while not stop_asking and len(inflight) < conf.n_workers and finished(study) + len(inflight) < conf.n_trials:
+            # refill first: a free worker starts its next trial before the finished ones are recorded
+            while not stop_asking and len(inflight) < conf.n_workers and finished(study) + len(inflight) + len(done) < conf.n_trials:
                 trial = study.ask(space)
                 if _is_surplus(study, trial, conf.n_trials):
                     trial.set_user_attr(SURPLUS, True)
@@ -108,19 +110,19 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
                     break
                 ovs = job_overrides(trial)
                 log.info("trial %d: %s", trial.number, " ".join(f"{k}={v}" for k, v in trial.params.items()))
-                inflight[pool.submit(launch, trial, ovs)] = (trial, ovs)
-            if not inflight:
-                break
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            for fut in done:
-                trial, ovs = inflight.pop(fut)
+                inflight[pool.submit(launch, trial, ovs)] = trial
+            for fut, trial in done:
                 try:
                     results.append(_record(study, trial, fut, conf.max_retries))
                 except _Exhausted:
                     log.info("the sampler's grid is exhausted")
                     stop_asking = True
-            if stop_asking and not inflight:
+            if not inflight and (stop_asking or not done):
                 break
+            done = []
+            if inflight:
+                finished_now, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                done = [(fut, inflight.pop(fut)) for fut in finished_now]
     _report(study, sweep_dir, conf)
     return results
 
