@@ -63,7 +63,7 @@ def run_async(trials: int, workers: int, tmp: Path) -> tuple[float, float]:
     conf = OmegaConf.create({
         "n_trials": trials, "n_workers": workers, "study_name": "async", "storage": f"sqlite:///{tmp}/async.db",
         "direction": "minimize", "objective": None, "max_retries": 1, "plots": False,
-        "sampler": {"name": "random", "seed": 0, "kwargs": {}}, "pruner": {"name": "none", "kwargs": {}},
+        "sampler": {"name": "random", "seed": 0, "kwargs": {}}, "pruner": {"name": "none", "kwargs": {}}, "heartbeat_s": 10,
     })
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp / "async")}, "job": {"name": "bench"}}})
     launcher = SleepLauncher()

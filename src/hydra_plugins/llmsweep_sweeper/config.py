@@ -34,6 +34,7 @@ class LlmsweepOptunaConf:
     sampler: SamplerConf = field(default_factory=SamplerConf)
     pruner: PrunerConf = field(default_factory=PrunerConf)
     max_retries: int = 1  # a trial whose worker died is re-run this many times with the same params
+    heartbeat_s: int = 10  # RDB storages: a running trial silent for 3x this (its sweep process died) is failed and retried
     plots: bool = True  # optimization history, param importances, Pareto front (HTML + PNG) in the sweep dir
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
@@ -20,31 +21,43 @@ from llmsweep.sweeping.space import as_override, split
 from llmsweep.sweeping.study import make_pruner, make_sampler, make_storage, storage_url
 
 log = logging.getLogger(__name__)
-RETRY_OF = "retry_of"  # user attr: the trial number a retry replaces
-REPLACED = "replaced_by_retry"  # user attr on a died trial that was re-queued (not counted)
-SURPLUS = "surplus"  # user attr on a trial asked after another process had already filled n_trials (never run)
+RETRY_OF = "retry_of"  # user attr: the number of the died trial a retry replaces (that one no longer counts)
+SURPLUS = "surplus"  # user attr on a trial asked after other processes had filled n_trials (never run)
+
+
+def counted(study) -> list:
+    """Trials that count toward n_trials (any state but waiting): not replaced by a retry, not surplus."""
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
+    return [t for t in trials if t.state != TrialState.WAITING and t.number not in replaced and not t.user_attrs.get(SURPLUS)]
 
 
 def finished(study) -> int:
-    """Trials that count toward n_trials: complete, pruned, or failed (but not a died one that was retried)."""
-    from optuna.trial import TrialState
-
-    done = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    return sum(1 for t in study.get_trials(deepcopy=False) if t.state in done and _counts(t))
-
-
-def _counts(t) -> bool:
-    return not t.user_attrs.get(REPLACED) and not t.user_attrs.get(SURPLUS)
+    return sum(1 for t in counted(study) if t.state.is_finished())
 
 
 def _is_surplus(study, trial, n_trials: int) -> bool:
-    """Several sweep processes can share a study: trial numbers are handed out atomically by the
-    storage, so a trial preceded by n_trials live or finished trials is one too many."""
-    from optuna.trial import TrialState
+    """Several sweep processes can share a study. Trial numbers are handed out atomically by the
+    storage, so a trial preceded by n_trials counted trials (running or finished) is one too many."""
+    return sum(1 for t in counted(study) if t.number < trial.number) >= n_trials
 
-    live = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    before = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number and t.state in live and _counts(t)]
-    return len(before) >= n_trials
+
+def _retry(study, trial, max_retries: int, why: str) -> None:
+    """Re-queue a trial whose worker died, with the same params, unless it is itself a last retry."""
+    attempt = trial.user_attrs.get("attempt", 0)
+    if attempt >= max_retries:
+        log.error("trial %d: %s; no retries left", trial.number, why)
+        return
+    study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number, "attempt": attempt + 1})
+    log.warning("trial %d: %s; re-queued with the same params", trial.number, why)
+
+
+def _heartbeats(storage, inflight: dict, stop, every_s: int) -> None:
+    while not stop.wait(every_s):
+        for trial in list(inflight.values()):
+            storage.record_heartbeat(trial._trial_id)
 
 
 def default_study_name(config: DictConfig, space: dict) -> str:
@@ -52,8 +65,12 @@ def default_study_name(config: DictConfig, space: dict) -> str:
 
 
 def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list:
+    import warnings
+
     import optuna
 
+    # the driver beats for its trials itself (ask/tell outside Study.optimize)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
     space, fixed = split(overrides)
     if conf.n_workers > 1 and type(launcher).__name__ == "BasicLauncher":
         raise UserError(
@@ -75,12 +92,20 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
     url = storage_url(conf)
     study = optuna.create_study(
         study_name=name,
-        storage=make_storage(url),
+        storage=make_storage(url, conf.heartbeat_s, on_stale=lambda st, t: _retry(st, t, conf.max_retries, "its sweep process died")),
         sampler=make_sampler(conf.sampler, space),
         pruner=make_pruner(conf.pruner),
         directions=directions,
         load_if_exists=True,
     )
+    # jobs decide pruning in their own process: they rebuild this pruner from the study's attrs
+    study.set_user_attr("llmsweep.pruner", OmegaConf.to_container(conf.pruner, resolve=True))
+    storage = study._storage
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    beats = is_heartbeat_enabled(storage)
+    if beats:  # trials left RUNNING by a sweep process that died: fail them and re-queue their params
+        optuna.storages.fail_stale_trials(study)
     already = finished(study)
     log.info("study %s (%s): %d of %d trials finished; searching %s", name, url, already, conf.n_trials, ", ".join(space))
 
@@ -97,11 +122,15 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
     results = []
     inflight: dict = {}
     stop_asking = False
+    stop = threading.Event()
+    if beats:
+        threading.Thread(target=_heartbeats, args=(storage, inflight, stop, conf.heartbeat_s), daemon=True).start()
     with ThreadPoolExecutor(max_workers=conf.n_workers) as pool:
         done: list = []
         while True:
             # refill first: a free worker starts its next trial before the finished ones are recorded
-            while not stop_asking and len(inflight) < conf.n_workers and finished(study) + len(inflight) + len(done) < conf.n_trials:
+            # counted() includes every process's running trials, so processes sharing a study fill it together
+            while not stop_asking and len(inflight) < conf.n_workers and len(counted(study)) < conf.n_trials:
                 trial = study.ask(space)
                 if _is_surplus(study, trial, conf.n_trials):
                     trial.set_user_attr(SURPLUS, True)
@@ -110,6 +139,8 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
                     break
                 ovs = job_overrides(trial)
                 log.info("trial %d: %s", trial.number, " ".join(f"{k}={v}" for k, v in trial.params.items()))
+                if beats:
+                    storage.record_heartbeat(trial._trial_id)
                 inflight[pool.submit(launch, trial, ovs)] = trial
             for fut, trial in done:
                 try:
@@ -123,6 +154,7 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
             if inflight:
                 finished_now, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 done = [(fut, inflight.pop(fut)) for fut in finished_now]
+    stop.set()
     _report(study, sweep_dir, conf)
     return results
 
@@ -152,16 +184,9 @@ def _record(study, trial, fut, max_retries: int):
         if not type(e).__module__.startswith("submitit"):
             raise  # not a lost job but a broken sweep (e.g. a config that does not compose)
         # the launcher lost the job: its worker process died
-        attempts = trial.user_attrs.get("attempt", 0)
         trial.set_user_attr("error", f"worker died: {type(e).__name__}: {e}"[:2000])
-        if attempts < max_retries:
-            trial.set_user_attr(REPLACED, True)
         _tell(study, trial, state=TrialState.FAIL)
-        if attempts < max_retries:
-            study.enqueue_trial(trial.params, user_attrs={RETRY_OF: trial.number, "attempt": attempts + 1})
-            log.warning("trial %d: worker died (%s); re-queued with the same params", trial.number, type(e).__name__)
-        else:
-            log.error("trial %d: worker died (%s); no retries left", trial.number, type(e).__name__)
+        _retry(study, trial, max_retries, f"worker died ({type(e).__name__})")
         return None
     run_dir = str(ret.hydra_cfg.hydra.runtime.output_dir) if ret.hydra_cfg else ""
     trial.set_user_attr("run_dir", run_dir)

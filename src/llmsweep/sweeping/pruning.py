@@ -10,9 +10,14 @@ from transformers import TrainerCallback
 def trial_handle(trial_cfg: DictConfig):
     import optuna
 
-    from llmsweep.sweeping.study import make_storage
+    from omegaconf import OmegaConf
 
-    study = optuna.load_study(study_name=str(trial_cfg.study_name), storage=make_storage(str(trial_cfg.storage)))
+    from llmsweep.sweeping.study import make_pruner, make_storage
+
+    storage = make_storage(str(trial_cfg.storage))
+    name = str(trial_cfg.study_name)
+    pruner_conf = optuna.load_study(study_name=name, storage=storage).user_attrs.get("llmsweep.pruner", {"name": "none", "kwargs": {}})
+    study = optuna.load_study(study_name=name, storage=storage, pruner=make_pruner(OmegaConf.create(pruner_conf)))
     return optuna.trial.Trial(study, int(trial_cfg.trial_id))
 
 

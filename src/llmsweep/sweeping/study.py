@@ -17,8 +17,9 @@ def storage_url(conf: DictConfig) -> str:
     return f"sqlite:///{path}"
 
 
-def make_storage(url: str):
-    """journal:///path -> Optuna's journal file (shared filesystems); anything else is an RDB URL."""
+def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
+    """journal:///path -> Optuna's journal file (shared filesystems); anything else is an RDB URL.
+    With `heartbeat_s`, RDB trials silent for 3x that long are failed and handed to `on_stale`."""
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
@@ -30,9 +31,20 @@ def make_storage(url: str):
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)  # heartbeat_interval: experimental since Optuna 2.9, still there
     for attempt in range(5):
         try:
-            return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs={"pool_pre_ping": True},
+                heartbeat_interval=heartbeat_s,
+                grace_period=3 * heartbeat_s if heartbeat_s else None,
+                failed_trial_callback=on_stale,
+            )
         except SQLAlchemyError:
             # sweeps started together race to create the schema; the loser finds it made on retry
             if attempt == 4:
