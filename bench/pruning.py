@@ -41,13 +41,14 @@ def search(tmp: Path, name: str, pruner: str, trials: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=16)
+    ap.add_argument("--pruner", default="median", help="median | hyperband | successive_halving (default median, as sweeps/lora_rank.yaml)")
     a = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         plain = search(Path(tmp), "no_pruning", "none", a.trials)
-        pruned = search(Path(tmp), "median", "median", a.trials)
-    for label, r in (("no pruning", plain), ("median pruner", pruned)):
-        print(f"{label:14s}: best eval loss {r['best']:.4f}, total train steps {r['steps']}, pruned trials {r['pruned']}, wall {r['wall']:.0f} s")
+        pruned = search(Path(tmp), a.pruner, a.pruner, a.trials)
+    for label, r in (("no pruning", plain), (f"{a.pruner} pruner", pruned)):
+        print(f"{label:24s}: best eval loss {r['best']:.4f}, total train steps {r['steps']}, pruned trials {r['pruned']}, wall {r['wall']:.0f} s")
     print(f"best ratio (pruned / plain): {pruned['best'] / plain['best']:.4f}  (goal <= 1.01); "
           f"steps ratio: {pruned['steps'] / plain['steps']:.2f}  (goal <= 0.50)")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import logging
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -87,4 +89,10 @@ def make_pruner(conf: DictConfig):
     }
     if conf.name not in pruners:
         raise UserError(f"hydra.sweeper.pruner.name={conf.name}: use {', '.join(pruners)}")
-    return pruners[conf.name](**kwargs) if conf.name != "none" else pruners["none"]()
+    cls = pruners[conf.name]
+    # kwargs written for another pruner (a sweep file's median settings, then pruner.name=hyperband) are dropped, loudly
+    accepted = inspect.signature(cls).parameters
+    ignored = sorted(k for k in kwargs if k not in accepted)
+    if ignored:
+        logging.getLogger(__name__).warning("pruner.kwargs %s do not apply to %s and are ignored", ignored, cls.__name__)
+    return cls(**{k: v for k, v in kwargs.items() if k in accepted})
