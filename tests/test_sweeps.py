@@ -112,8 +112,8 @@ def test_median_pruner_stops_bad_trials_early(cache_dir, tmp_path):
     db = tmp_path / "optuna.db"
     run_cli(
         cache_dir, "-m", "+sweeps=lora_rank", "hydra.sweeper.n_trials=6", "hydra.sweeper.study_name=prune",
-        f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.sampler.name=grid",
-        "hydra.sweeper.pruner.kwargs={n_startup_trials:2,n_warmup_steps:0}",
+        f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.sampler.name=grid", "hydra.sweeper.pruner.name=median",
+        "+hydra.sweeper.pruner.kwargs.n_startup_trials=2", "+hydra.sweeper.pruner.kwargs.n_warmup_steps=0",
         # half the space is clearly bad: a learning rate too small to move the loss
         "method.args.learning_rate=choice(0.003,0.0000001)", "method.lora.r=choice(4,8,16)",
         "method.lora.lora_alpha=16", "method.lora.lora_dropout=0.0",
