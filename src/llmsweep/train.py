@@ -88,8 +88,7 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
             raise optuna.TrialPruned(f"pruned at step {pruning.pruned_at} with {pruning.key}={pruning.last_value}")
         evals = [e for e in trainer.state.log_history if "eval_loss" in e]
         final_eval = evals[-1] if evals and evals[-1]["step"] == trainer.state.global_step else trainer.evaluate()
-        trainer.save_model(str(run_dir / "model"))
-        tokenizer.save_pretrained(str(run_dir / "model"))
+        trainer.save_model(str(run_dir / "model"))  # the adapter or full model, with the tokenizer and chat template
         tuned_answers = generate_answers(trainer.model, tokenizer, prompts, cfg.generate.max_new_tokens)
 
         answers = [
