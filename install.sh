@@ -2,7 +2,7 @@
 # Install llmsweep into ./.venv (CPU torch 2.13.0 first, then the package, pinned by constraints.txt).
 #   bash install.sh          the package: enough to train, merge and serve
 #   bash install.sh --test   the package, the test dependencies, and (as root, via apt) PostgreSQL's server
-#                            binaries that the sweep-storage tests start
+#                            and SLURM (munge, slurmctld, slurmd) that the storage and cluster tests start
 # PYTHON=python3.11 bash install.sh   picks the interpreter (3.10+).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,11 +16,17 @@ for arg in "$@"; do
   esac
 done
 
-if [ -n "$extras" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  else
-    echo "install.sh: PostgreSQL server binaries not found and not root: its tests will skip (apt-get install postgresql)" >&2
+if [ -n "$extras" ]; then
+  apt_pkgs=()
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)
+  command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null \
+    || apt_pkgs+=(munge slurm-wlm slurmctld slurmd slurm-client)
+  if [ ${#apt_pkgs[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
+    else
+      echo "install.sh: not root, so not installing ${apt_pkgs[*]}: the tests that need them will skip" >&2
+    fi
   fi
 fi
 

@@ -101,3 +101,25 @@ def postgres_url():
     finally:
         subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """The single-host cluster of slurm/local/up.sh for the session; SLURM_CONF for the CLI."""
+    import shutil
+    import tempfile
+
+    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch") if not shutil.which(b)]
+    if missing:
+        require("SLURM", "LLMSWEEP_REQUIRE_SLURM", f"{', '.join(missing)} not installed (apt-get install munge slurm-wlm slurmctld slurmd slurm-client)")
+    if os.geteuid() != 0:
+        require("SLURM", "LLMSWEEP_REQUIRE_SLURM", "slurm/local/up.sh needs root")
+    state = Path(tempfile.mkdtemp(prefix="llmsweep-slurm-"))
+    up = subprocess.run([str(REPO / "slurm" / "local" / "up.sh"), str(state)], capture_output=True, text=True)
+    if up.returncode != 0:
+        subprocess.run([str(REPO / "slurm" / "local" / "down.sh"), str(state)], capture_output=True)
+        pytest.fail(f"slurm/local/up.sh failed:\n{up.stdout}\n{up.stderr}")
+    try:
+        yield state / "etc" / "slurm.conf"
+    finally:
+        subprocess.run([str(REPO / "slurm" / "local" / "down.sh"), str(state)], capture_output=True)
