@@ -29,7 +29,7 @@ HOST=$(hostname)
 CPUS=$(nproc)
 cat > "$STATE/etc/slurm.conf" <<CONF
 ClusterName=llmsweep
-SlurmctldHost=$HOST
+SlurmctldHost=$HOST(127.0.0.1)
 SlurmctldPort=$CTLD_PORT
 AuthType=auth/munge
 CredType=cred/munge
@@ -56,8 +56,8 @@ SlurmctldTimeout=30
 SlurmdTimeout=30
 InactiveLimit=0
 KillWait=5
-NodeName=n1 NodeHostname=$HOST Port=$D1 CPUs=$CPUS State=UNKNOWN
-NodeName=n2 NodeHostname=$HOST Port=$D2 CPUs=$CPUS State=UNKNOWN
+NodeName=n1 NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$D1 CPUs=$CPUS State=UNKNOWN
+NodeName=n2 NodeHostname=$HOST NodeAddr=127.0.0.1 Port=$D2 CPUs=$CPUS State=UNKNOWN
 PartitionName=debug Nodes=n1,n2 Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
 export SLURM_CONF="$STATE/etc/slurm.conf"
