@@ -682,7 +682,7 @@ def _kq2_doc(rng: random.Random, enc: Pool, name: Namer, art: int) -> tuple[dict
                 d.both(enc.take(40))
                 d.tag("</li>\n", "</li>\n")
             d.tag("</ul>\n", "</ul>\n")
-    d.tag(f"<div><div><a>분류</a>: <ul>",
+    d.tag("<div><div><a>분류</a>: <ul>",
           '<div class="catlinks" data-mw="interface" id="catlinks"><div class="mw-normal-catlinks" id="mw-normal-catlinks">'
           '<a href="/wiki/%ED%8A%B9%EC%88%98:%EB%B6%84%EB%A5%98" title="특수:분류">분류</a>: <ul>')
     for c in cats:

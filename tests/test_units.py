@@ -20,7 +20,6 @@ def test_human_turn_is_the_instruction_and_gpt_turn_the_response():
 
 def test_chat_template_prompt_is_a_prefix_of_prompt_plus_answer():
     from llmsweep.models.tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
-    from transformers.utils.chat_template_utils import render_jinja_template  # noqa: F401  (import check)
     import jinja2
 
     t = jinja2.Environment().from_string(CHAT_TEMPLATE)

@@ -43,6 +43,15 @@ def text_field(row: dict, key: str) -> str:
     return value
 
 
+def question_row(payload) -> tuple:
+    """(paragraph or page, qa, question) of a KorQuAD row; raises the Reject a malformed paragraph left."""
+    if isinstance(payload, Reject):
+        raise payload
+    part, qa = payload
+    qa = obj(qa, "qa")
+    return part, qa, text_field(qa, "question")
+
+
 def one_row(value, where):
     """For layouts where each item read is one row."""
     yield where, value

@@ -3,7 +3,7 @@ per-paragraph layout ({"qas": [...], "context"} per line) -> closed_qa with the 
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject, obj, text_field
+from llmsweep.data.sources import Options, Reject, question_row
 
 FORMAT = "dolly"
 
@@ -26,11 +26,7 @@ def _paragraph_rows(para, where):
 
 
 def convert(payload, opts: Options) -> list[dict]:
-    if isinstance(payload, Reject):
-        raise payload
-    context, qa = payload
-    qa = obj(qa, "qa")
-    question = text_field(qa, "question")
+    context, qa, question = question_row(payload)
     answers = qa.get("answers")
     if not isinstance(answers, list) or not answers or not isinstance(answers[0], dict):
         raise Reject("no answer")

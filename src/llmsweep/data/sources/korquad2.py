@@ -7,7 +7,7 @@ around the answer to `max_context_chars`."""
 from __future__ import annotations
 
 from llmsweep.data.html_text import fragment_to_text, html_to_text, window
-from llmsweep.data.sources import Options, Reject, obj, text_field
+from llmsweep.data.sources import Options, Reject, question_row
 
 FORMAT = "dolly"
 
@@ -44,11 +44,7 @@ def reject_record(payload):
 
 
 def convert(payload, opts: Options) -> list[dict]:
-    if isinstance(payload, Reject):
-        raise payload
-    page, qa = payload
-    qa = obj(qa, "qa")
-    question = text_field(qa, "question")
+    page, qa, question = question_row(payload)
     answer = qa.get("answer")
     if not isinstance(answer, dict) or not isinstance(answer.get("text"), str):
         raise Reject("no answer")
