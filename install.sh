@@ -2,7 +2,8 @@
 # Install llmsweep into ./.venv (CPU torch 2.13.0 first, then the package, pinned by constraints.txt).
 #   bash install.sh          the package: enough to train, merge and serve
 #   bash install.sh --test   the package, the test dependencies, and (as root, via apt) PostgreSQL's server
-#                            and SLURM (munge, slurmctld, slurmd) that the storage and cluster tests start
+#                            and SLURM (munge, slurmctld, slurmd, slurmdbd + MariaDB for sacct) that the
+#                            storage and cluster tests start
 # PYTHON=python3.11 bash install.sh   picks the interpreter (3.10+).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,7 +12,7 @@ extras=""
 for arg in "$@"; do
   case "$arg" in
     --test) extras="[test]" ;;
-    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -19,8 +20,9 @@ done
 if [ -n "$extras" ]; then
   apt_pkgs=()
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)
-  command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null \
-    || apt_pkgs+=(munge slurm-wlm slurmctld slurmd slurm-client)
+  for bin in slurmctld slurmd munged slurmdbd mariadbd; do
+    PATH="$PATH:/usr/sbin" command -v "$bin" >/dev/null || { apt_pkgs+=(munge slurm-wlm slurmctld slurmd slurm-client slurmdbd mariadb-server); break; }
+  done
   if [ ${#apt_pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null

@@ -109,9 +109,11 @@ def slurm_cluster():
     import shutil
     import tempfile
 
-    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch") if not shutil.which(b)]
+    path = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
+    missing = [b for b in ("munged", "slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "mariadbd") if not shutil.which(b, path=path)]
     if missing:
-        require("SLURM", "LLMSWEEP_REQUIRE_SLURM", f"{', '.join(missing)} not installed (apt-get install munge slurm-wlm slurmctld slurmd slurm-client)")
+        require("SLURM", "LLMSWEEP_REQUIRE_SLURM", f"{', '.join(missing)} not installed "
+                "(apt-get install munge slurm-wlm slurmctld slurmd slurm-client slurmdbd mariadb-server)")
     if os.geteuid() != 0:
         require("SLURM", "LLMSWEEP_REQUIRE_SLURM", "slurm/local/up.sh needs root")
     state = Path(tempfile.mkdtemp(prefix="llmsweep-slurm-"))

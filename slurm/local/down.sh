@@ -3,7 +3,7 @@
 #   slurm/local/down.sh [STATE_DIR] [--keep]
 set -uo pipefail
 STATE=$(realpath -m "${1:-${LLMSWEEP_SLURM_DIR:-/tmp/llmsweep-slurm}}")
-for pidfile in "$STATE"/slurmd-*.pid "$STATE/slurmctld.pid" "$STATE/munged.pid"; do
+for pidfile in "$STATE"/slurmd-*.pid "$STATE/slurmctld.pid" "$STATE/slurmdbd.pid" "$STATE/mariadb.pid" "$STATE/munged.pid"; do
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")
   kill "$pid" 2>/dev/null && for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -113,6 +113,15 @@ class TrialConf:
 
 
 @dataclass
+class CheckpointConf:
+    """Preemption safety (llmsweep.methods.preemption). The periodic interval is the trainer's own
+    `trainer.save_strategy: steps` + `trainer.save_steps`; these add saving on a scheduler's signal."""
+
+    signals: List[str] = field(default_factory=lambda: ["SIGUSR1", "SIGUSR2", "SIGTERM"])
+    resume: bool = True  # a run dir holding checkpoints/checkpoint-N continues from the last one
+
+
+@dataclass
 class TrainConf:
     model: ModelConf = MISSING
     method: MethodConf = MISSING
@@ -126,6 +135,7 @@ class TrainConf:
     tiny_base: TinyBaseConf = field(default_factory=TinyBaseConf)
     generate: GenerateConf = field(default_factory=GenerateConf)
     trial: TrialConf = field(default_factory=TrialConf)
+    checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
 
 
 def _per_scale(tiny: Any, full: Any, *, _root_: Any) -> Any:

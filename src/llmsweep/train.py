@@ -46,19 +46,37 @@ def summarize(log_history: list[dict], final_eval: dict, train_output) -> dict:
     return metrics
 
 
+def distributed_env_from_slurm() -> None:
+    """Several SLURM tasks per job (one per GPU, `tasks_per_node` in the launcher config): give
+    torch.distributed/accelerate their RANK/WORLD_SIZE/MASTER_ADDR from SLURM's variables (submitit's helper)."""
+    import os
+
+    if int(os.environ.get("SLURM_NTASKS", "1")) > 1 and "RANK" not in os.environ:
+        import submitit
+
+        submitit.helpers.TorchDistributedEnvironment().export()
+
+
 def run(cfg: DictConfig, job: dict | None = None) -> float:
     """Train as `cfg` says. `job` (run_dir, name, overrides, group) defaults to the current Hydra job."""
     from transformers import set_seed
 
     from llmsweep.data.loading import load_splits
     from llmsweep.methods.common import generate_answers
+    from llmsweep.methods import preemption
     from llmsweep.methods.recipes import build_trainer
     from llmsweep.models.build import load_model_and_tokenizer
+    from llmsweep.tracking.accounting import DeviceClock
     from llmsweep.tracking.wandb_run import finish_run, start_run
 
+    distributed_env_from_slurm()
     job = job or job_info()
     run_dir = Path(job["run_dir"])
     run_dir.mkdir(parents=True, exist_ok=True)
+    clock = DeviceClock(run_dir)
+    resume_from = preemption.latest_checkpoint(run_dir / "checkpoints") if cfg.checkpoint.resume else None
+    if resume_from:
+        log.info("resuming from %s", resume_from)
     set_seed(cfg.seed)
     train_ds, eval_ds = load_splits(cfg.data, str(cfg.method.recipe))
     model, tokenizer, source = load_model_and_tokenizer(cfg)
@@ -76,12 +94,23 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
 
         pruning = PruningCallback(trial_handle(cfg.trial), keys[0])
     wb = start_run(cfg, run_dir, job)
+    preemption.listen(list(cfg.checkpoint.signals))
     try:
         trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds, run_dir, "wandb" if wb else "none", job["name"],
-                                callbacks=[pruning] if pruning else [])
-        train_output = trainer.train()
+                                callbacks=[preemption.callback(), *([pruning] if pruning else [])])
+        train_output = trainer.train(resume_from_checkpoint=resume_from)
+        if preemption.caught() is not None:
+            clock.stop()
+            if wb is not None:
+                wb.mark_preempting()
+                wb.finish(exit_code=1)
+                wb = None
+            log.warning("checkpoint saved at step %d; handing over for requeue", trainer.state.global_step)
+            if not preemption.in_main_thread():
+                raise preemption.Preempted(f"checkpointed at step {trainer.state.global_step}")
+            preemption.hand_over()
         if pruning is not None and pruning.pruned_at is not None:
-            _record_pruned(cfg, run_dir, wb, pruning, trainer)
+            _record_pruned(cfg, run_dir, wb, pruning, trainer, clock.stop())
             wb = None
             import optuna
 
@@ -99,6 +128,7 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
             f.writelines(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
 
         metrics = summarize(trainer.state.log_history, final_eval, train_output)
+        metrics.update(clock.stop())
         missing = [k for k in keys if k not in metrics]
         if missing:
             have = sorted(k for k, v in metrics.items() if isinstance(v, (int, float)))
@@ -110,6 +140,7 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
         finish_run(wb, {k: v for k, v in metrics.items() if k != "history"}, answers)
         wb = None
     finally:
+        preemption.stop_listening()
         if wb is not None:
             wb.finish(exit_code=1)
     log.info("%s = %s; outputs in %s", ",".join(keys), objective, run_dir)
@@ -118,14 +149,15 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
     return objective
 
 
-def _record_pruned(cfg: DictConfig, run_dir: Path, wb, pruning, trainer) -> None:
+def _record_pruned(cfg: DictConfig, run_dir: Path, wb, pruning, trainer, accounting: dict) -> None:
     """A pruned trial's metrics.json and W&B summary say so; the caller raises TrialPruned."""
     metrics = {"pruned": True, "pruned_at_step": pruning.pruned_at, "last_value": pruning.last_value,
-               "global_step": trainer.state.global_step, "history": trainer.state.log_history}
+               "global_step": trainer.state.global_step, **accounting, "history": trainer.state.log_history}
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
     if wb is not None:
         wb.summary["pruned"] = True
         wb.summary["pruned_at_step"] = pruning.pruned_at
         wb.summary["trial_state"] = "PRUNED"
+        wb.summary["device_seconds"] = accounting["device_seconds"]
         wb.finish()
     log.info("trial %s pruned at step %d (%s)", cfg.trial.number, pruning.pruned_at, pruning.last_value)

@@ -8,8 +8,10 @@ same study name tops it up to `n_trials` finished trials, and jobs report to it 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -17,12 +19,14 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
+from llmsweep.methods import preemption
 from llmsweep.sweeping.space import as_override, split
 from llmsweep.sweeping.study import make_pruner, make_sampler, make_storage, storage_url
 
 log = logging.getLogger(__name__)
 RETRY_OF = "retry_of"  # user attr: the number of the died trial a retry replaces (that one no longer counts)
 SURPLUS = "surplus"  # user attr on a trial asked after other processes had filled n_trials (never run)
+SLURM_JOB = "slurm_job"  # user attr: the SLURM job (a sweep worker) running the trial in-process
 
 
 def counted(study) -> list:
@@ -104,6 +108,17 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
     from optuna.storages._heartbeat import is_heartbeat_enabled
 
     beats = is_heartbeat_enabled(storage)
+    # A sweep worker that is itself a SLURM job runs its trials in-process: on a preemption signal they
+    # checkpoint and the job requeues; the requeued job (same SLURM_JOB_ID) adopts its RUNNING trials.
+    slurm_job = os.environ.get("SLURM_JOB_ID")
+    in_process = type(launcher).__name__ == "BasicLauncher"
+    adopted = _owned_running(study, slurm_job) if slurm_job and in_process else []
+    for trial in adopted:
+        log.info("trial %d: resuming it (this SLURM job %s was requeued while it ran)", trial.number, slurm_job)
+        if beats:
+            storage.record_heartbeat(trial._trial_id)
+    if slurm_job and in_process:
+        preemption.listen(list(config.checkpoint.signals) if "checkpoint" in config else ["SIGUSR1", "SIGUSR2", "SIGTERM"])
     if beats:  # trials left RUNNING by a sweep process that died: fail them and re-queue their params
         optuna.storages.fail_stale_trials(study)
     already = finished(study)
@@ -126,12 +141,17 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
     if beats:
         threading.Thread(target=_heartbeats, args=(storage, inflight, stop, conf.heartbeat_s), daemon=True).start()
     with ThreadPoolExecutor(max_workers=conf.n_workers) as pool:
+        for trial in adopted:
+            inflight[pool.submit(launch, trial, job_overrides(trial))] = trial
         done: list = []
         while True:
+            stop_asking = stop_asking or preemption.caught() is not None
             # refill first: a free worker starts its next trial before the finished ones are recorded
             # counted() includes every process's running trials, so processes sharing a study fill it together
             while not stop_asking and len(inflight) < conf.n_workers and len(counted(study)) < conf.n_trials:
                 trial = study.ask(space)
+                if slurm_job:
+                    trial.set_user_attr(SLURM_JOB, slurm_job)
                 if _is_surplus(study, trial, conf.n_trials):
                     trial.set_user_attr(SURPLUS, True)
                     _tell(study, trial, state=optuna.trial.TrialState.FAIL)
@@ -155,8 +175,19 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
                 finished_now, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 done = [(fut, inflight.pop(fut)) for fut in finished_now]
     stop.set()
+    if preemption.caught() is not None:
+        log.warning("preempted: trials checkpointed; requeueing this sweep worker")
+        preemption.hand_over()
     _report(study, sweep_dir, conf)
     return results
+
+
+def _owned_running(study, slurm_job: str) -> list:
+    import optuna
+    from optuna.trial import TrialState
+
+    return [optuna.trial.Trial(study, t._trial_id) for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.user_attrs.get(SLURM_JOB) == slurm_job]
 
 
 class _Exhausted(Exception):
@@ -190,6 +221,9 @@ def _record(study, trial, fut, max_retries: int):
         return None
     run_dir = str(ret.hydra_cfg.hydra.runtime.output_dir) if ret.hydra_cfg else ""
     trial.set_user_attr("run_dir", run_dir)
+    ledger = Path(run_dir) / "accounting.json"
+    if run_dir and ledger.exists():  # the sweep totals device-seconds (GPU-hours) over its trials
+        trial.set_user_attr("device_seconds", json.loads(ledger.read_text())["device_seconds"])
     if ret.status == JobStatus.COMPLETED:
         values = ret.return_value
         values = list(values) if isinstance(values, (list, tuple)) else [values]
@@ -201,6 +235,9 @@ def _record(study, trial, fut, max_retries: int):
             _tell(study, trial, values if len(values) > 1 else values[0])
         return ret
     exc = ret._return_value
+    if isinstance(exc, preemption.Preempted):  # stays RUNNING: the requeued sweep worker resumes it
+        log.warning("trial %d preempted: %s", trial.number, exc)
+        return None
     if isinstance(exc, optuna.TrialPruned):
         _tell(study, trial, state=TrialState.PRUNED)
         log.info("trial %d pruned: %s", trial.number, exc)

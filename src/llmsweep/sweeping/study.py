@@ -45,7 +45,7 @@ def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
                 engine_kwargs={"pool_pre_ping": True},
                 heartbeat_interval=heartbeat_s,
                 grace_period=3 * heartbeat_s if heartbeat_s else None,
-                failed_trial_callback=on_stale,
+                heartbeat_stale_trial_callback=on_stale,  # renamed from failed_trial_callback in Optuna 4.9
             )
         except SQLAlchemyError:
             # sweeps started together race to create the schema; the loser finds it made on retry

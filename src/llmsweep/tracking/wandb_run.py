@@ -39,7 +39,12 @@ def start_run(cfg: DictConfig, run_dir: Path, job: dict, stage: str = "train"):
 
     config = flatten(redact(OmegaConf.to_container(cfg, resolve=True)))
     config["overrides"] = redact(job["overrides"])
-    return wandb.init(
+    # One run dir, one W&B run: a requeued job resumes the run its first attempt started.
+    id_file = Path(run_dir) / "wandb_run_id"
+    run_id = id_file.read_text().strip() if id_file.exists() else None
+    run = wandb.init(
+        id=run_id,
+        resume="allow" if run_id else None,
         project=cfg.tracking.project,
         entity=cfg.tracking.entity,
         group=cfg.tracking.group or job.get("group"),
@@ -51,6 +56,8 @@ def start_run(cfg: DictConfig, run_dir: Path, job: dict, stage: str = "train"):
         mode=resolve_mode(cfg.tracking),
         reinit="finish_previous",
     )
+    id_file.write_text(run.id)
+    return run
 
 
 def finish_run(run, metrics: dict, answers: list[dict]) -> None:

@@ -1,0 +1,94 @@
+"""Preemption safety: checkpoint when the scheduler warns, then let the job be requeued.
+
+SLURM sends a signal before the time limit (`--signal=USR2@N` from submitit, `B:USR1@N` in slurm/*.sbatch)
+and SIGTERM on preemption or `scontrol requeue`. On any of them the trainer saves a checkpoint at the end of
+the current step and stops. Then, in the process's main thread, `hand_over()` passes the signal on to the
+handler installed before ours (submitit's requeues the job and exits) or requeues the SLURM job itself. A
+run in a sweep's worker thread raises `Preempted` instead, and the sweep hands over once its trials stopped.
+The requeued job runs the same config in the same run dir and resumes from `latest_checkpoint()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Process-wide: Python delivers signals to the main thread, while trials may run in a sweep's threads.
+_caught: int | None = None
+_previous: dict[int, object] = {}
+
+
+class Preempted(Exception):
+    """The run saved a checkpoint on a scheduler's signal; its process must requeue, not report a result."""
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+
+
+def in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def listen(signals: list[str]) -> None:
+    """Catch `signals` (names like SIGUSR1) from now on; only the main thread can install handlers."""
+    if not in_main_thread():
+        return
+    for name in signals:
+        sig = getattr(signal, name if name.startswith("SIG") else f"SIG{name}")
+        if sig not in _previous:
+            _previous[sig] = signal.signal(sig, _on_signal)
+
+
+def stop_listening() -> None:
+    if in_main_thread():
+        for sig, previous in _previous.items():
+            signal.signal(sig, previous)
+        _previous.clear()
+
+
+def caught() -> int | None:
+    return _caught
+
+
+def _on_signal(signum, frame) -> None:
+    global _caught
+    if _caught is None:
+        log.warning("caught %s: checkpointing at the end of this step", signal.Signals(signum).name)
+    _caught = signum
+
+
+def callback():
+    """A trainer callback: a caught signal becomes "save now, then stop" at the next step boundary.
+    (Built on demand: the sweep process imports this module without transformers.)"""
+    from transformers import TrainerCallback
+
+    class PreemptionCallback(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if _caught is not None:
+                control.should_save = True
+                control.should_training_stop = True
+
+    return PreemptionCallback()
+
+
+def hand_over() -> None:
+    """Main thread, after the checkpoint is written: requeue (the previous handler or scontrol) and exit."""
+    signum = _caught
+    previous = _previous.get(signum)
+    stop_listening()
+    if callable(previous):
+        previous(signum, None)  # submitit: requeue + exit on its preemption signal, log-and-ignore on SIGTERM
+    job = os.environ.get("SLURM_JOB_ID")
+    if signum != signal.SIGTERM and job:  # on SIGTERM SLURM itself is preempting or requeueing the job
+        subprocess.run(["scontrol", "requeue", job], check=False, timeout=60)
+        log.warning("requeued SLURM job %s", job)
+    raise SystemExit(128 + signum)
