@@ -28,7 +28,7 @@ PROMPTS = [
 
 @pytest.fixture(scope="module")
 def server(tiny_chat_run):
-    with chat_server(tiny_chat_run, f"max_tokens={MAX_TOKENS}", f"max_request_bytes={MAX_BYTES}", token=TOKEN) as s:
+    with chat_server(tiny_chat_run, f"max_tokens={MAX_TOKENS}", f"max_request_bytes={MAX_BYTES}", "engine.threads=1", token=TOKEN) as s:
         yield s
 
 
@@ -278,6 +278,10 @@ def test_run_dirs_full_models_and_non_models(tiny_chat_run, tmp_path):
     expected, prompt_tokens = generate((model, tok), PROMPTS[1], 12)
     assert done.text == expected and done.prompt_tokens == prompt_tokens
     assert torch.equal(next(engine.model.parameters()), next(model.parameters()))
+
+    gone = threading.Event()  # what a streaming client that disconnects sets: generation stops at the next token
+    gone.set()
+    assert engine.complete(PROMPTS[0], SamplingParams(max_tokens=12, temperature=1.0, seed=1), cancelled=gone).completion_tokens == 1
 
 
 def test_stop_trimmer_holds_back_a_possible_stop_string():

@@ -163,8 +163,10 @@ class _Cancelled(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
-def load_transformers_engine(model_dir: str | Path, dtype: str = "auto", device: str = "auto") -> TransformersEngine:
+def load_transformers_engine(model_dir: str | Path, dtype: str = "auto", device: str = "auto", threads: Optional[int] = None) -> TransformersEngine:
     """The run's model (adapter on its base, or full) and tokenizer, ready to generate."""
+    if threads:
+        torch.set_num_threads(threads)
     model_dir = Path(model_dir)
     base = adapter_base(model_dir)
     torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
