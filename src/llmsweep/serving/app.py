@@ -218,14 +218,16 @@ def _parse(body: bytes) -> ChatRequest:
 
 
 def _max_tokens(req: ChatRequest, prompt_tokens: int, limit: int, context_length: Optional[int]) -> int:
+    """The request's token budget: at most the server's limit, and the prompt plus it within the context."""
     asked = req.max_completion_tokens or req.max_tokens
     param = "max_completion_tokens" if req.max_completion_tokens else "max_tokens"
     if asked is not None and asked > limit:
         raise APIError(400, f"{param}={asked} is above this server's limit of {limit} (max_tokens)", param=param, code="max_tokens_exceeded")
     room = None if context_length is None else context_length - prompt_tokens
     if room is not None and room < (asked or 1):
-        raise APIError(400, f"this model's context is {context_length} tokens; the messages take {prompt_tokens} and {param} "
-                            f"asks for {asked or 1} more. Shorten the messages or lower {param}.",
+        wants = f" plus {param}={asked}" if asked else ""
+        raise APIError(400, f"this model's context is {context_length} tokens; the messages take {prompt_tokens}{wants}. "
+                            f"Shorten the messages{f' or lower {param}' if asked else ''}.",
                        param="messages", code="context_length_exceeded")
     return asked or (limit if room is None else min(limit, room))
 
