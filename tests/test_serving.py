@@ -243,6 +243,8 @@ def test_refuses_to_listen_off_loopback_without_a_token(tiny_chat_run):
     proc = serve_cli(f"run_dir={tiny_chat_run}", "host=0.0.0.0")
     assert proc.returncode == 2
     assert "host=0.0.0.0 is not a loopback address" in proc.stderr and "LLMSWEEP_API_TOKEN" in proc.stderr
+    proc = serve_cli()
+    assert proc.returncode == 2 and "run_dir is required" in proc.stderr
 
 
 def test_vllm_engine_switch_without_vllm_says_how_to_get_it(tiny_chat_run):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
 from llmsweep.serving.security import check_bind
@@ -30,6 +30,8 @@ def load_engine(cfg: DictConfig):
 
 
 def run(cfg: DictConfig) -> None:
+    if OmegaConf.is_missing(cfg, "run_dir"):
+        raise UserError("run_dir is required: python serve.py run_dir=outputs/DATE/TIME (a run dir, merge output or model dir)")
     token = os.environ.get(cfg.token_env) or None
     check_bind(cfg.host, token, cfg.token_env)  # before importing torch: a refused start is immediate
 
