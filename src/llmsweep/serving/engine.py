@@ -7,6 +7,7 @@ and `model.generate`, the same way `methods.common.generate_answers` writes a ru
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -96,14 +97,18 @@ class TransformersEngine:
     def __init__(self, model, tokenizer):
         self.model = model
         self.tokenizer = tokenizer
-        config = model.config
-        self.context_length = getattr(config, "max_position_embeddings", None) or getattr(tokenizer, "model_max_length", None)
+        self.context_length = getattr(model.config, "max_position_embeddings", None) or getattr(tokenizer, "model_max_length", None)
+        # Requests are measured on the API's threads while the worker generates. A fast tokenizer must not
+        # encode on one thread while another decodes with it ("Already borrowed"), so counting has its own copy.
+        self._counting = copy.deepcopy(tokenizer)
+        self._counting_lock = threading.Lock()
 
     def _batch(self, messages: list[dict]):
         return chat_batch(self.tokenizer, [messages], self.model.device)
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
-        return int(self._batch(messages)["input_ids"].shape[1])
+        with self._counting_lock:
+            return int(chat_batch(self._counting, [messages], "cpu")["input_ids"].shape[1])
 
     def complete(
         self,
