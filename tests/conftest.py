@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,73 @@ def slurm_cluster():
         yield state / "etc" / "slurm.conf"
     finally:
         subprocess.run([str(REPO / "slurm" / "local" / "down.sh"), str(state)], capture_output=True)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ChatServer:
+    """A running `serve.py`: `base_url` for the openai client (…/v1), `model` to ask for, its `log` file."""
+
+    def __init__(self, base_url: str, model: str, token: str | None, log: Path, proc: subprocess.Popen):
+        self.base_url, self.model, self.token, self.log, self.proc = base_url, model, token, log, proc
+
+    def client(self, **kwargs):
+        import openai
+
+        return openai.OpenAI(base_url=self.base_url, api_key=self.token or "none", max_retries=0, **kwargs)
+
+
+@contextmanager
+def chat_server(run_dir: Path, *overrides: str, token: str | None = None, env: dict | None = None, startup_timeout: float = 180):
+    """`python serve.py run_dir=RUN` on a free loopback port for the duration of the block (a real
+    uvicorn server in a subprocess). Reusable as a judge backend: `judge.base_url=server.base_url`."""
+    import tempfile
+    import time
+    import urllib.request
+
+    env = dict(os.environ if env is None else env, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    env.pop("LLMSWEEP_API_TOKEN", None)
+    if token is not None:
+        env["LLMSWEEP_API_TOKEN"] = token
+    port = free_port()
+    log = Path(tempfile.mkstemp(prefix="llmsweep-serve-", suffix=".log")[1])
+    named = [o.split("=", 1)[1] for o in overrides if o.startswith("model_name=")]
+    model = named[-1] if named else "tiny-chat"
+    argv = [sys.executable, "serve.py", f"run_dir={run_dir}", f"port={port}", *([] if named else [f"model_name={model}"]), *overrides]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + startup_timeout
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(f"{' '.join(argv)} exited {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"serve.py did not answer /health in {startup_timeout}s:\n{log.read_text(errors='replace')[-4000:]}")
+                time.sleep(0.25)
+        yield ChatServer(f"{base}/v1", model, token, log, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_run(cache_dir, tmp_path_factory) -> Path:
+    """A tiny LoRA SFT run dir (Mistral architecture, 10 steps, no tracking): something to serve or judge."""
+    run_dir = tmp_path_factory.mktemp("chat-run") / "run"
+    run_cli(cache_dir, "model=mistral", "method=lora", "tracking=none", "trainer.max_steps=10", "generate.num_prompts=1", out=run_dir)
+    return run_dir

@@ -31,3 +31,15 @@ def train(cfg: DictConfig) -> float:
             raise  # one job of a sweep: the sweeper records it as failed and goes on
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+
+
+@hydra.main(config_path=CONF_DIR, config_name="serve", version_base="1.3")
+def serve(cfg: DictConfig) -> None:
+    """Serve one run dir over the OpenAI chat-completions protocol until interrupted."""
+    from llmsweep.serving.server import run
+
+    try:
+        run(cfg)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

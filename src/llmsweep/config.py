@@ -138,6 +138,22 @@ class TrainConf:
     checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
 
 
+@dataclass
+class ServeConf:
+    """serve.py: one run dir (or model dir) behind the OpenAI chat-completions protocol."""
+
+    run_dir: str = MISSING  # a run dir (serves its model/), a merge output or any saved model directory
+    model_name: str = MISSING  # the `model` clients ask for (conf/serve.yaml: the run_dir as given)
+    host: str = "127.0.0.1"  # a non-loopback host needs a token
+    port: int = 8000
+    token_env: str = "LLMSWEEP_API_TOKEN"  # environment variable holding the bearer token (never in config)
+    max_tokens: int = 512  # upper limit of a request's max_tokens (and its default)
+    max_request_bytes: int = 1_000_000  # larger bodies get 413
+    queue_size: int = 64  # requests waiting behind the running one; more get 503
+    log_level: str = "info"
+    engine: Dict[str, Any] = field(default_factory=dict)  # conf/engine/*.yaml: `_target_` loader + its options
+
+
 def _per_scale(tiny: Any, full: Any, *, _root_: Any) -> Any:
     """`${per_scale:A,B}`: A at scale=tiny, B at scale=full (e.g. learning rates)."""
     return tiny if str(_root_.scale) == "tiny" else full
@@ -150,6 +166,7 @@ def register_configs() -> None:
         OmegaConf.register_new_resolver("per_scale", _per_scale)
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConf)
+    cs.store(name="serve_schema", node=ServeConf)
 
 
 def cache_root(cfg: Any) -> Path:

@@ -1,0 +1,277 @@
+"""The OpenAI-compatible HTTP API (FastAPI): /health, /v1/models, /v1/chat/completions.
+
+Responses are built from the `openai` package's own types, so they are what its client parses.
+Every error is a JSON body in OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
+Generation runs on one worker thread (the engine is not thread-safe, and one model on a CPU gains
+nothing from running two at once); requests wait in a bounded queue, beyond it they get 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, Optional, Union
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from openai.types import CompletionUsage, Model
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from llmsweep.serving.engine import SamplingParams
+from llmsweep.serving.security import bearer_matches
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    def __init__(self, status: int, message: str, type: str = "invalid_request_error", param: Optional[str] = None,
+                 code: Optional[str] = None, headers: Optional[dict] = None):
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code, self.headers = status, message, type, param, code, headers
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+class TextPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # e.g. `name`
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: Union[str, list[TextPart]]
+
+    def as_chat(self) -> dict:
+        text = self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+        return {"role": "system" if self.role == "developer" else self.role, "content": text}
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class ChatRequest(BaseModel):
+    """The chat-completions fields this server honours; other OpenAI fields are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str
+    messages: list[Message] = Field(min_length=1)
+    temperature: Optional[float] = Field(None, ge=0, le=2)  # None: 1, as OpenAI
+    top_p: Optional[float] = Field(None, gt=0, le=1)
+    max_tokens: Optional[int] = Field(None, ge=1)
+    max_completion_tokens: Optional[int] = Field(None, ge=1)  # newer name of max_tokens
+    stop: Union[str, list[str], None] = Field(None, validate_default=True)
+    seed: Optional[int] = None
+    n: Optional[int] = Field(None, ge=1, le=1, description="only one choice per request")
+    stream: Optional[bool] = False
+    stream_options: Optional[StreamOptions] = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stop_list(cls, v):
+        v = [v] if isinstance(v, str) else (v or [])
+        if len(v) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return v
+
+
+class GenerationWorker:
+    """One generation at a time on its own thread; at most `queue_size` more wait, the rest get 503."""
+
+    def __init__(self, queue_size: int):
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generate")
+        self.capacity = queue_size + 1
+        self.pending = 0  # touched on the event loop thread only
+
+    def submit(self, fn, *args) -> asyncio.Future:
+        if self.pending >= self.capacity:
+            raise APIError(503, f"the server is busy: {self.pending} requests are running or queued "
+                                f"(queue_size={self.capacity - 1}). Retry later.",
+                           type="server_error", code="server_overloaded", headers={"Retry-After": "1"})
+        self.pending += 1
+        fut = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+        fut.add_done_callback(self._done)
+        return fut
+
+    def _done(self, _fut) -> None:
+        self.pending -= 1
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = APIError(413, f"request body exceeds the server's limit of {limit} bytes (max_request_bytes)", code="request_too_large")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def _sse(obj) -> str:
+    return f"data: {obj.model_dump_json(exclude_unset=True)}\n\n"
+
+
+def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int, max_request_bytes: int, queue_size: int) -> FastAPI:
+    """The API over a loaded engine. `token` None: no authentication (the caller allows that on loopback only)."""
+    app = FastAPI(title="llmsweep chat API", docs_url=None, redoc_url=None, openapi_url=None)
+    worker = GenerationWorker(queue_size)
+    created = int(time.time())
+    app.state.worker = worker
+
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError):
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        return APIError(exc.status_code, str(exc.detail), code=None, headers=getattr(exc, "headers", None)).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        return APIError(400, str(exc)).response()
+
+    def authorized(request: Request) -> None:
+        if token is not None and not bearer_matches(token, request.headers.get("authorization")):
+            raise APIError(401, "missing or wrong API key: send 'Authorization: Bearer <token>' (the server's $LLMSWEEP_API_TOKEN)",
+                           code="invalid_api_key")
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok", "pending": worker.pending}
+
+    def model_card() -> dict:
+        return Model(id=model_name, created=created, object="model", owned_by="llmsweep").model_dump(exclude_none=True)
+
+    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    async def models():
+        return {"object": "list", "data": [model_card()]}
+
+    @app.get("/v1/models/{name:path}", dependencies=[Depends(authorized)])
+    async def model(name: str):
+        if name != model_name:
+            raise APIError(404, f"model '{name}' does not exist; this server serves '{model_name}'", param="model", code="model_not_found")
+        return model_card()
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
+    async def chat_completions(request: Request):
+        req = _parse(await read_body(request, max_request_bytes))
+        if req.model != model_name:
+            raise APIError(404, f"model '{req.model}' does not exist; this server serves '{model_name}'", param="model", code="model_not_found")
+        messages = [m.as_chat() for m in req.messages]
+        prompt_tokens = await run_in_threadpool(engine.count_prompt_tokens, messages)
+        params = SamplingParams(
+            max_tokens=_max_tokens(req, prompt_tokens, max_tokens, engine.context_length),
+            temperature=1.0 if req.temperature is None else req.temperature,
+            top_p=1.0 if req.top_p is None else req.top_p,
+            stop=req.stop,
+            seed=req.seed,
+        )
+        cid, now = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+        if req.stream:
+            include_usage = bool(req.stream_options and req.stream_options.include_usage)
+            return _stream(worker, engine, messages, params, cid, now, model_name, include_usage)
+        job = worker.submit(engine.complete, messages, params)
+        try:
+            done = await job
+        except Exception as e:  # a generation error fails this request only
+            log.exception("generation failed")
+            raise APIError(500, f"generation failed: {type(e).__name__}: {e}", type="server_error") from e
+        return ChatCompletion(
+            id=cid, created=now, model=model_name, object="chat.completion",
+            choices=[{"index": 0, "finish_reason": done.finish_reason, "message": {"role": "assistant", "content": done.text}}],
+            usage=_usage(done),
+        ).model_dump(mode="json", exclude_none=True)
+
+    return app
+
+
+def _parse(body: bytes) -> ChatRequest:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise APIError(400, f"the request body is not valid JSON: {e}", code="invalid_json") from e
+    try:
+        return ChatRequest.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or None
+        raise APIError(400, f"{where or 'body'}: {first['msg']}" + (f" ({len(e.errors())} errors)" if len(e.errors()) > 1 else ""),
+                       param=where) from e
+
+
+def _max_tokens(req: ChatRequest, prompt_tokens: int, limit: int, context_length: Optional[int]) -> int:
+    """The request's token budget: at most the server's limit, and the prompt plus it within the context."""
+    asked = req.max_completion_tokens or req.max_tokens
+    param = "max_completion_tokens" if req.max_completion_tokens else "max_tokens"
+    if asked is not None and asked > limit:
+        raise APIError(400, f"{param}={asked} is above this server's limit of {limit} (max_tokens)", param=param, code="max_tokens_exceeded")
+    room = None if context_length is None else context_length - prompt_tokens
+    if room is not None and room < (asked or 1):
+        wants = f" plus {param}={asked}" if asked else ""
+        raise APIError(400, f"this model's context is {context_length} tokens; the messages take {prompt_tokens}{wants}. "
+                            f"Shorten the messages{f' or lower {param}' if asked else ''}.",
+                       param="messages", code="context_length_exceeded")
+    return asked or (limit if room is None else min(limit, room))
+
+
+def _usage(done) -> CompletionUsage:
+    return CompletionUsage(prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
+                           total_tokens=done.prompt_tokens + done.completion_tokens)
+
+
+def _stream(worker: GenerationWorker, engine, messages, params, cid, now, model_name, include_usage) -> StreamingResponse:
+    """Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`.
+
+    The job is queued before the response starts, so a full queue is still a plain 503."""
+    loop = asyncio.get_running_loop()
+    pieces: asyncio.Queue = asyncio.Queue()
+    cancelled = threading.Event()
+
+    def on_text(text: str) -> None:  # called on the worker thread
+        if text:
+            loop.call_soon_threadsafe(pieces.put_nowait, text)
+
+    job = worker.submit(engine.complete, messages, params, on_text, cancelled)
+    job.add_done_callback(lambda _: pieces.put_nowait(None))  # after every piece: both arrive through the loop in order
+
+    def chunk(delta: dict, finish_reason=None, **extra) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        return _sse(ChatCompletionChunk(id=cid, created=now, model=model_name, object="chat.completion.chunk", choices=[choice], **extra))
+
+    async def events():
+        try:
+            yield chunk({"role": "assistant", "content": ""})
+            while (text := await pieces.get()) is not None:
+                yield chunk({"content": text})
+            try:
+                done = job.result()
+            except Exception as e:
+                log.exception("generation failed")
+                yield f"data: {json.dumps({'error': {'message': f'generation failed: {type(e).__name__}: {e}', 'type': 'server_error', 'param': None, 'code': None}})}\n\n"
+            else:
+                yield chunk({}, done.finish_reason)
+                if include_usage:
+                    yield _sse(ChatCompletionChunk(id=cid, created=now, model=model_name, object="chat.completion.chunk", choices=[], usage=_usage(done)))
+            yield "data: [DONE]\n\n"
+        finally:
+            cancelled.set()  # a client that went away frees the worker at the next token
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
