@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -194,3 +195,35 @@ def test_a_trial_left_running_by_a_dead_sweep_is_failed_and_retried(cache_dir, t
     ts = trials(db, "stale")
     assert [t.state.name for t in ts] == ["FAIL", "COMPLETE"]
     assert ts[1].user_attrs["retry_of"] == 0 and ts[1].params == ts[0].params
+
+
+def test_optuna_dashboard_opens_a_sweep_storage(tmp_path):
+    """The README's `optuna-dashboard <storage url>` serves the study a sweep wrote."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="dash", storage=url)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = shutil.which("optuna-dashboard", path=str(Path(sys.executable).parent))
+    assert exe, "optuna-dashboard is installed with the package"
+    proc = subprocess.Popen([exe, url, "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the dashboard did not come up"
+                time.sleep(0.2)
+        assert [s["study_name"] for s in json.loads(body)["study_summaries"]] == ["dash"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
