@@ -60,8 +60,14 @@ def _heartbeats(storage, inflight: dict, stop, every_s: int) -> None:
             storage.record_heartbeat(trial._trial_id)
 
 
+def _short(key: str) -> str:
+    """Last part of a searched key; a list index keeps its list's name (merge.weights.0 -> weights0)."""
+    parts = key.split(".")
+    return parts[-2] + parts[-1] if parts[-1].isdigit() and len(parts) > 1 else parts[-1]
+
+
 def default_study_name(config: DictConfig, space: dict) -> str:
-    return f"{config.hydra.job.name}-" + "-".join(k.split(".")[-1] for k in sorted(space))
+    return f"{config.hydra.job.name}-" + "-".join(_short(k) for k in sorted(space))
 
 
 def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list:
