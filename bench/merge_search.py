@@ -93,7 +93,7 @@ def main() -> None:
 
         print(f"experts: LoRA on the tiny Mistral, {args.steps} steps each on QA rows / chat rows; merge={args.method}; "
               f"{len(study.trials)} trials; wall {time.perf_counter() - t0:.0f} s")
-        print(f"best params: " + ", ".join(f"{k}={v:.3f}" for k, v in best.params.items()))
+        print("best params: " + ", ".join(f"{k}={v:.3f}" for k, v in best.params.items()))
         print(f"{'eval loss':<28}{'uniform (0.5, 0.5)':>20}{'searched':>12}{'ratio':>8}")
         for key, label in (("eval_loss", "mixed selection (searched)"), ("eval_test_loss", "mixed test (held out)"),
                            ("eval_qa_test_loss", "  QA test"), ("eval_chat_test_loss", "  chat test")):

@@ -220,8 +220,8 @@ def test_merge_py_run_is_evaluated_and_tracked(runs, cache_dir, tmp_path):
     assert rec["summary"]["eval_loss"] == pytest.approx(m["eval_loss"])
 
 
-def test_merge_py_without_models_exits_2(cache_dir):
-    proc = subprocess.run([sys.executable, "merge.py", "merge=dare_ties", "tracking=none"], cwd=REPO, env=cli_env(cache_dir),
+def test_merge_py_without_models_exits_2(cache_dir, tmp_path):
+    proc = subprocess.run([sys.executable, "merge.py", "merge=dare_ties", "tracking=none", f"hydra.run.dir={tmp_path}"], cwd=REPO, env=cli_env(cache_dir),
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "merge=dare_ties needs merge.models" in proc.stderr and "Traceback" not in proc.stderr
