@@ -64,20 +64,24 @@ def tensors(model_dir: Path) -> dict:
     return out
 
 
-# method -> (our overrides, the same recipe written for mergekit by hand; A/B/BASE are the full-model dirs)
+# case -> (our overrides, the same recipe written for mergekit by hand; A/B/BASE are the full-model dirs)
 RECIPES = {
-    "linear": (["merge.weights=[0.7,0.3]"],
+    "linear": (["merge=linear", "merge.weights=[0.7,0.3]"],
                {"merge_method": "linear", "models": [{"model": "A", "parameters": {"weight": 0.7}}, {"model": "B", "parameters": {"weight": 0.3}}],
                 "parameters": {"normalize": True}}),
-    "slerp": (["merge.t=0.3"],
+    "slerp": (["merge=slerp", "merge.t=0.3"],
               {"merge_method": "slerp", "base_model": "A", "models": [{"model": "A"}, {"model": "B"}], "parameters": {"t": 0.3}}),
-    "ties": (["merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]"],
+    "ties": (["merge=ties", "merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]"],
              {"merge_method": "ties", "base_model": "BASE", "parameters": {"normalize": True},
               "models": [{"model": "A", "parameters": {"weight": 0.6, "density": 0.5}}, {"model": "B", "parameters": {"weight": 0.4, "density": 0.7}}]}),
-    "dare_ties": (["merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]"],
+    "dare_ties": (["merge=dare_ties", "merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]"],
                   {"merge_method": "dare_ties", "base_model": "BASE",
                    "models": [{"model": "A", "parameters": {"weight": 0.6, "density": 0.5}}, {"model": "B", "parameters": {"weight": 0.4, "density": 0.7}}]}),
-    "task_arithmetic": (["merge.weights=[0.5,0.8]"],
+    "ties_gradient": (["merge=ties", "merge.weights=[[0.2,1.0],[1.0,0.2]]", "merge.densities=[0.5,0.7]"],  # per-layer weights
+                      {"merge_method": "ties", "base_model": "BASE", "parameters": {"normalize": True},
+                       "models": [{"model": "A", "parameters": {"weight": [0.2, 1.0], "density": 0.5}},
+                                  {"model": "B", "parameters": {"weight": [1.0, 0.2], "density": 0.7}}]}),
+    "task_arithmetic": (["merge=task_arithmetic", "merge.weights=[0.5,0.8]"],
                         {"merge_method": "task_arithmetic", "base_model": "BASE",
                          "models": [{"model": "A", "parameters": {"weight": 0.5}}, {"model": "B", "parameters": {"weight": 0.8}}]}),
 }
@@ -91,8 +95,8 @@ def _fill(doc, paths: dict):
     return str(paths[doc]) if isinstance(doc, str) and doc in paths else doc
 
 
-@pytest.mark.parametrize("method", RECIPES)
-def test_each_method_equals_mergekits_own_merge(method, runs, full_models, cache_dir, tmp_path):
+@pytest.mark.parametrize("case", RECIPES)
+def test_each_method_equals_mergekits_own_merge(case, runs, full_models, cache_dir, tmp_path):
     from mergekit.config import MergeConfiguration
     from mergekit.merge import run_merge
     from mergekit.options import MergeOptions
@@ -100,8 +104,8 @@ def test_each_method_equals_mergekits_own_merge(method, runs, full_models, cache
 
     from llmsweep.merging.merge import merge
 
-    overrides, doc = RECIPES[method]
-    cfg = merge_cfg(cache_dir, f"merge={method}", f"merge.models=[{runs['a']},{runs['b']}]", *overrides)
+    overrides, doc = RECIPES[case]
+    cfg = merge_cfg(cache_dir, *overrides, f"merge.models=[{runs['a']},{runs['b']}]")
     ours = merge(cfg, tmp_path / "ours")
 
     doc = _fill({**doc, "dtype": "float32"}, {"A": full_models["a"], "B": full_models["b"], "BASE": runs["base"]})

@@ -61,9 +61,12 @@ def _heartbeats(storage, inflight: dict, stop, every_s: int) -> None:
 
 
 def _short(key: str) -> str:
-    """Last part of a searched key; a list index keeps its list's name (merge.weights.0 -> weights0)."""
+    """Last part of a searched key; list indices keep their list's name (merge.weights.0.1 -> weights01)."""
     parts = key.split(".")
-    return parts[-2] + parts[-1] if parts[-1].isdigit() and len(parts) > 1 else parts[-1]
+    i = len(parts)
+    while i > 1 and parts[i - 1].isdigit():
+        i -= 1
+    return parts[i - 1] + "".join(parts[i:])
 
 
 def default_study_name(config: DictConfig, space: dict) -> str:
