@@ -287,3 +287,29 @@ def test_moe_of_two_experts_is_a_mixtral_that_generates(gate_mode, runs, full_mo
     new = model.generate(ids, do_sample=False, max_new_tokens=6, min_new_tokens=6, pad_token_id=tok.pad_token_id)[0, ids.shape[1]:]
     assert len(new) == 6 and torch.isfinite(model(ids).logits).all()
     assert isinstance(generate_answers(model, tok, [[{"role": "user", "content": "안녕하세요"}]], 4)[0], str)  # the runs' answer path
+
+
+def test_joint_trial_trains_its_experts_then_merges_them(cache_dir, tmp_path):
+    """A joint-study trial: both experts train with the shared (searched) keys, then merge; their merged
+    copies live in a scratch dir, not the cache (every trial's adapters are new)."""
+    from llmsweep.merging.run import run
+
+    rows = [json.loads(line) for line in (REPO / "src/llmsweep/data/samples/dolly_ko.jsonl").read_text(encoding="utf-8").splitlines()]
+    for name, keep in (("qa", True), ("chat", False)):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows if bool(r["context"]) == keep), encoding="utf-8")
+    experts = f"joint.experts=[{{name: qa, overrides: ['data.path={tmp_path / 'qa.jsonl'}']}}, {{name: chat, overrides: ['data.path={tmp_path / 'chat.jsonl'}']}}]"
+    cfg = merge_cfg(cache_dir, "merge=ties", experts, "merge.weights=[0.7,0.3]", "+joint.train.method.lora.r=4",
+                    "+joint.train.trainer.max_steps=3", "+joint.train.generate.num_prompts=1", "generate.num_prompts=1")
+    before = set((cache_dir / "merged_adapters").glob("*"))
+    run_dir = tmp_path / "trial"
+    objective = run(cfg, job={"run_dir": run_dir, "name": "joint", "overrides": [], "group": None})
+
+    for name in ("qa", "chat"):
+        adapter = json.loads((run_dir / "experts" / name / "model" / "adapter_config.json").read_text())
+        assert adapter["r"] == 4
+        assert read_metrics(run_dir / "experts" / name)["global_step"] == 3
+    m = read_metrics(run_dir)
+    assert m["objective"] == objective == m["eval_loss"]
+    assert m["expert_qa_eval_loss"] != m["expert_chat_eval_loss"]
+    assert [x["parameters"]["weight"] for x in m["recipe"]["models"]] == [0.7, 0.3]
+    assert set((cache_dir / "merged_adapters").glob("*")) == before and not list(run_dir.glob(".adapters.*"))

@@ -70,6 +70,21 @@ class EvalConf:
 
 
 @dataclass
+class JointExpertConf:
+    name: str = MISSING
+    overrides: List[str] = field(default_factory=list)  # train.py overrides of this expert, e.g. ["data.path=data/qa"]
+
+
+@dataclass
+class JointConf:
+    """Joint study: the trial trains its merge inputs itself (train.py's config, composed per expert),
+    so a sweep searches training and merge settings together."""
+
+    experts: List[JointExpertConf] = field(default_factory=list)  # empty: merge.models are given
+    train: Dict[str, Any] = field(default_factory=dict)  # train.py keys set on every expert (searched keys live here)
+
+
+@dataclass
 class MergeRunConf:
     merge: MergeConf = MISSING
     data: DataConf = MISSING  # its eval split gives eval_loss; its prompts the answers
@@ -81,6 +96,7 @@ class MergeRunConf:
     trainer: Dict[str, Any] = field(default_factory=dict)  # TrainingArguments fields for evaluation (per scale)
     eval: EvalConf = field(default_factory=EvalConf)
     generate: GenerateConf = field(default_factory=GenerateConf)
+    joint: JointConf = field(default_factory=JointConf)
     trial: TrialConf = field(default_factory=TrialConf)
 
 

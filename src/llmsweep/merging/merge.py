@@ -4,6 +4,7 @@ LoRA inputs merged into their base, then mergekit's Python API (`run_merge`, or 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,11 +67,27 @@ def merge(cfg: DictConfig, out_dir: Path) -> Merged:
     models, base, checked = plan(m)
     model_type = inp.architecture(models[0].model_dir)[0]
     t1 = time.perf_counter()
-    cache = cache_root(cfg)
-    paths = [str(inp.materialize(x, cache, m.dtype)) for x in models]
-    base_path = str(inp.materialize(base, cache, m.dtype)) if base else None
-    t2 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
+    # adapters trained by this very trial (joint study) are never seen again: merged into a scratch dir, not the cache
+    scratch = tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".adapters.") if cfg.joint.experts else None
+    cache = Path(scratch.name) if scratch else cache_root(cfg)
+    try:
+        paths = [str(inp.materialize(x, cache, m.dtype)) for x in models]
+        base_path = str(inp.materialize(base, cache, m.dtype)) if base else None
+        t2 = time.perf_counter()
+        doc = _run_mergekit(cfg, paths, base_path, checked, model_type, out_dir)
+    finally:
+        if scratch:
+            scratch.cleanup()
+    t3 = time.perf_counter()
+    log.info("merge=%s of %d models -> %s in %.2fs", method, len(paths), out_dir, t3 - t2)
+    return Merged(out_dir, doc, model_type, {"check_s": t1 - t0, "adapters_s": t2 - t1, "merge_s": t3 - t2})
+
+
+def _run_mergekit(cfg: DictConfig, paths: list[str], base_path: str | None, checked: dict | None, model_type: str, out_dir: Path) -> dict:
+    """mergekit's Python API on full-model dirs; returns the recipe that ran (mergekit's YAML form)."""
+    m = cfg.merge
+    method = str(m.method)
     if method == "moe":
         config = moe.moe_config(m, paths, base_path, m.dtype, model_type)
         moe.build(config, str(out_dir), cfg.seed, _device())
@@ -82,10 +99,7 @@ def merge(cfg: DictConfig, out_dir: Path) -> Merged:
         doc = recipe.mergekit_recipe(method, checked, paths, base_path, m.dtype)
         config = recipe.mergekit_config(doc)
         run_merge(config, str(out_dir), MergeOptions(random_seed=cfg.seed, quiet=True, device=_device()))
-    t3 = time.perf_counter()
-    log.info("merge=%s of %d models -> %s in %.2fs", method, len(paths), out_dir, t3 - t2)
-    return Merged(out_dir, doc, model_type,
-                  {"check_s": t1 - t0, "adapters_s": t2 - t1, "merge_s": t3 - t2})
+    return doc
 
 
 def _device() -> str:

@@ -34,6 +34,7 @@ def run(cfg: DictConfig, job: dict | None = None):
     set_seed(cfg.seed)
     keys = list(cfg.objective) if OmegaConf.is_list(cfg.objective) else [str(cfg.objective)]
     splits = evaluate.eval_splits(cfg)  # data errors surface before the merge work
+    experts = _train_experts(cfg, job) if cfg.joint.experts else {}
 
     merged = merge(cfg, run_dir / MERGED)
     wb = start_run(cfg, run_dir, job, stage="merge")
@@ -56,7 +57,8 @@ def run(cfg: DictConfig, job: dict | None = None):
             raise UserError(f"objective={','.join(missing)} is not a metric of this merge. Available: {', '.join(sorted(metrics))}")
         values = [float(metrics[k]) for k in keys]
         objective = values[0] if len(values) == 1 else values
-        metrics.update({f"{k}": v for k, v in merged.seconds.items()}, objective=objective, model_type=merged.model_type)
+        metrics.update(merged.seconds, objective=objective, model_type=merged.model_type)
+        metrics.update({f"expert_{name}_eval_loss": v for name, v in experts.items()})
         metrics["kept"] = retain(cfg, merged.out_dir, objective)
         metrics["merged_dir"] = str(merged.out_dir) if metrics["kept"] else None
         metrics["recipe"] = merged.recipe
@@ -70,6 +72,18 @@ def run(cfg: DictConfig, job: dict | None = None):
             wb.finish(exit_code=1)
     log.info("%s = %s; outputs in %s", ",".join(keys), objective, run_dir)
     return objective
+
+
+def _train_experts(cfg: DictConfig, job: dict) -> dict[str, float]:
+    """Joint study: train the experts first (their configs and the recipe checked before any training)."""
+    from llmsweep.merging import joint, recipe
+
+    if str(cfg.merge.method) == "moe":
+        raise UserError("joint.experts trains the inputs of merge.models; merge=moe takes merge.experts with prompts. Fix: use another merge=.")
+    configs = joint.expert_configs(cfg)
+    recipe.validate(OmegaConf.merge(cfg.merge, {"models": [str(e.name) for e in cfg.joint.experts]}))
+    dirs = joint.train_experts(cfg, job, configs)
+    return {name: json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")).get("eval_loss") for name, d in zip(configs, dirs)}
 
 
 def _log_model_reference(wb, model_dir: Path) -> None:
