@@ -11,19 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONF_DIR, REPO, cli_env, read_jsonl, read_metrics, run_cli
+from conftest import CONF_DIR, REPO, cli_env, composed, read_jsonl, read_metrics
 
 torch = pytest.importorskip("torch")
 
 
 @pytest.fixture(scope="module")
 def runs(cache_dir, tmp_path_factory) -> dict:
-    """Two LoRA runs of the tiny Mistral (same base, different seeds and learning rates) and their base."""
+    """Two LoRA runs of the tiny Mistral (same base, different seeds and learning rates) and their base:
+    train.py's own run function in this process (test_train.py covers its CLI)."""
+    from llmsweep.train import run
+
     out = {}
     for name, seed, lr in (("a", 1, "3e-3"), ("b", 2, "1e-2")):
         run_dir = tmp_path_factory.mktemp(f"run_{name}") / "run"
-        run_cli(cache_dir, "model=mistral", "method=lora", f"seed={seed}", f"method.args.learning_rate={lr}",
-                "trainer.max_steps=10", "generate.num_prompts=1", "tracking=none", out=run_dir)
+        cfg = composed("model=mistral", "method=lora", f"seed={seed}", f"method.args.learning_rate={lr}", f"cache_dir={cache_dir}",
+                       "trainer.max_steps=10", "trainer.eval_on_start=false", "data.eval_size=8", "generate.num_prompts=1", "tracking=none")
+        run(cfg, job={"run_dir": run_dir, "name": f"run_{name}", "overrides": [], "group": None})
         out[name] = run_dir
     out["base"] = Path(json.loads((out["a"] / "model" / "adapter_config.json").read_text())["base_model_name_or_path"])
     return out
@@ -204,7 +208,7 @@ def test_merge_py_run_is_evaluated_and_tracked(runs, cache_dir, tmp_path):
 
     run_dir = tmp_path / "merge"
     argv = [sys.executable, "merge.py", "merge=slerp", f"merge.models=[{runs['a']},{runs['b']}]", "merge.t=0.4",
-            "+eval.sets.reseeded={seed: 1}", "generate.num_prompts=3", f"hydra.run.dir={run_dir}"]
+            "+eval.sets.reseeded={seed: 1}", "data.eval_size=8", "generate.num_prompts=3", f"hydra.run.dir={run_dir}"]
     proc = subprocess.run(argv, cwd=REPO, env=cli_env(cache_dir), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
 
@@ -238,7 +242,7 @@ def test_weight_sweep_keeps_only_the_best_merge(runs, cache_dir, tmp_path):
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     argv = [sys.executable, "merge.py", "-m", "+sweeps=merge_weights", "merge=dare_ties", f"merge.models=[{runs['a']},{runs['b']}]",
             "hydra.sweeper.n_trials=3", f"hydra.sweeper.storage={storage}", "hydra.sweeper.plots=false", "tracking=none",
-            "generate.num_prompts=1", f"hydra.sweep.dir={sweep}"]
+            "data.eval_size=8", "generate.num_prompts=1", f"hydra.sweep.dir={sweep}"]
     proc = subprocess.run(argv, cwd=REPO, env=cli_env(cache_dir), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
 
@@ -299,7 +303,9 @@ def test_joint_trial_trains_its_experts_then_merges_them(cache_dir, tmp_path):
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows if bool(r["context"]) == keep), encoding="utf-8")
     experts = f"joint.experts=[{{name: qa, overrides: ['data.path={tmp_path / 'qa.jsonl'}']}}, {{name: chat, overrides: ['data.path={tmp_path / 'chat.jsonl'}']}}]"
     cfg = merge_cfg(cache_dir, "merge=ties", experts, "merge.weights=[0.7,0.3]", "+joint.train.method.lora.r=4",
-                    "+joint.train.trainer.max_steps=3", "+joint.train.generate.num_prompts=1", "generate.num_prompts=1")
+                    "+joint.train.trainer.max_steps=3",
+                    "+joint.train.trainer.eval_on_start=false", "+joint.train.data.eval_size=8", "+joint.train.generate.num_prompts=1",
+                    "data.eval_size=8", "generate.num_prompts=1")
     before = set((cache_dir / "merged_adapters").glob("*"))
     run_dir = tmp_path / "trial"
     objective = run(cfg, job={"run_dir": run_dir, "name": "joint", "overrides": [], "group": None})

@@ -41,15 +41,19 @@ def method_spec(method: str):
     return mm.get(method).spec
 
 
+def require_models(m: DictConfig) -> None:
+    if len(m.models) == 0:
+        raise UserError(f"merge={m.method} needs merge.models: a list of run dirs or model dirs, e.g. merge.models=[outputs/a,outputs/b]")
+
+
 def validate(m: DictConfig) -> dict:
     """Check merge.* for a mergekit method; returns {"shared": {...}, "per_model": [{...}, ...]}."""
     method = str(m.method)
+    require_models(m)
     spec = method_spec(method)
     params = {p.name: p for p in spec.parameters}
     shared_names = [p.name for p in spec.shared_parameters]
     n = len(m.models)
-    if n == 0:
-        raise UserError(f"merge={method} needs merge.models: a list of run dirs or model dirs, e.g. merge.models=[outputs/a,outputs/b]")
     c = spec.contract
     if n < c.min_inputs or (c.max_inputs is not None and n > c.max_inputs):
         want = c.min_inputs if c.max_inputs == c.min_inputs else f"{c.min_inputs} to {c.max_inputs or 'any'}"

@@ -13,11 +13,18 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
+from llmsweep.merging import moe, recipe
 
 log = logging.getLogger(__name__)
 
 
 def run(cfg: DictConfig, job: dict | None = None):
+    # a recipe without inputs fails before torch is even imported
+    if str(cfg.merge.method) == "moe":
+        moe.validate(cfg.merge)
+    elif not cfg.joint.experts:
+        recipe.require_models(cfg.merge)
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
@@ -76,7 +83,7 @@ def run(cfg: DictConfig, job: dict | None = None):
 
 def _train_experts(cfg: DictConfig, job: dict) -> dict[str, float]:
     """Joint study: train the experts first (their configs and the recipe checked before any training)."""
-    from llmsweep.merging import joint, recipe
+    from llmsweep.merging import joint
 
     if str(cfg.merge.method) == "moe":
         raise UserError("joint.experts trains the inputs of merge.models; merge=moe takes merge.experts with prompts. Fix: use another merge=.")
