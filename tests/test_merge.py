@@ -226,6 +226,8 @@ def test_merge_py_run_is_evaluated_and_tracked(runs, cache_dir, tmp_path):
     assert rec["config"]["merge.method"] == "slerp"
     assert rec["config"]["mergekit"]["merge_method"] == "slerp"
     assert rec["summary"]["eval_loss"] == pytest.approx(m["eval_loss"])
+    # the merged model is logged as an artifact reference (its file:// URI, no upload of the weights)
+    assert (run_dir / "merged").resolve().as_uri().encode() in next(wb.glob("run-*.wandb")).read_bytes()
 
 
 def test_merge_py_without_models_exits_2(cache_dir, tmp_path):

@@ -24,12 +24,12 @@ def retain(cfg: DictConfig, merged_dir: Path, objective) -> bool:
         best = (min if minimize else max)(values) if values else None
         if best is None or (objective < best if minimize else objective > best):
             for t in done:
-                _drop(Path(t.user_attrs.get("run_dir", "")) / MERGED)
+                discard(Path(t.user_attrs.get("run_dir", "")) / MERGED)
             return True
     elif keep == "best":
         log.info("merge.keep=best with several objectives: no single best, keeping every merge")
         return True
-    _drop(merged_dir)
+    discard(merged_dir)
     return False
 
 
@@ -44,7 +44,7 @@ def _other_finished(cfg: DictConfig):
     return done, study.direction == optuna.study.StudyDirection.MINIMIZE
 
 
-def _drop(d: Path) -> None:
+def discard(d: Path) -> None:
     if d.name == MERGED and d.is_dir():
         shutil.rmtree(d, ignore_errors=True)
-        log.info("deleted merged weights %s (not the best trial)", d)
+        log.info("deleted merged weights %s", d)

@@ -30,7 +30,7 @@ def run(cfg: DictConfig, job: dict | None = None):
 
     from llmsweep.merging import evaluate
     from llmsweep.merging.merge import merge
-    from llmsweep.merging.retention import MERGED, retain
+    from llmsweep.merging.retention import MERGED, discard, retain
     from llmsweep.models.tokenizer import ensure_chat_ready
     from llmsweep.tracking.wandb_run import finish_run, start_run
     from llmsweep.train import job_info
@@ -74,6 +74,10 @@ def run(cfg: DictConfig, job: dict | None = None):
             _log_model_reference(wb, merged.out_dir)
         finish_run(wb, metrics, answers)
         wb = None
+    except BaseException:
+        if cfg.trial.study_name is not None and str(cfg.merge.keep) != "all":
+            discard(merged.out_dir)  # a failed trial of a sweep leaves no weights behind
+        raise
     finally:
         if wb is not None:
             wb.finish(exit_code=1)
