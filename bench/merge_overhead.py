@@ -7,7 +7,7 @@ checks architecture (safetensors headers) and tokenizers of all three: that is t
 evaluation a merge.py run does afterwards (eval loss, answers) is work the bare call does not do and
 is not timed here.
 
-    .venv/bin/python bench/merge_overhead.py [--rounds 5] [--hidden 512] [--layers 8]
+    .venv/bin/python bench/merge_overhead.py [--rounds 5] [--hidden 512] [--layers 8] [--tmp /dev/shm]
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--hidden", type=int, default=512)
     ap.add_argument("--layers", type=int, default=8)
+    ap.add_argument("--tmp", default=None, help="where the models are written, e.g. /dev/shm to keep disk noise out")
     args = ap.parse_args()
 
     from mergekit.config import MergeConfiguration
@@ -65,7 +66,7 @@ def main() -> None:
     from llmsweep.merging.config import register_merge_configs
     from llmsweep.merging.merge import merge
 
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory(dir=args.tmp) as d:
         tmp = Path(d)
         paths, n_params = make_models(tmp, args.hidden, args.layers)
         register_merge_configs()
