@@ -10,13 +10,23 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from llmsweep.config import register_configs
 from llmsweep.errors import UserError
+from llmsweep.merging.config import register_merge_configs
 
-register_configs()
+register_merge_configs()  # train_schema and merge_schema
 
 # conf/ sits at the top of the checkout (the package is installed editable: `pip install -e .`)
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def _run(stage, cfg: DictConfig):
+    try:
+        return stage(cfg)
+    except UserError as e:
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            raise  # one job of a sweep: the sweeper records it as failed and goes on
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 @hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
@@ -24,13 +34,15 @@ def train(cfg: DictConfig) -> float:
     """Train one model (model x method x data) and return the objective for a sweeper."""
     from llmsweep.train import run
 
-    try:
-        return run(cfg)
-    except UserError as e:
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
-            raise  # one job of a sweep: the sweeper records it as failed and goes on
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    return _run(run, cfg)
+
+
+@hydra.main(config_path=CONF_DIR, config_name="merge", version_base="1.3")
+def merge(cfg: DictConfig) -> float:
+    """Merge models with mergekit, evaluate the result, and return the objective for a sweeper."""
+    from llmsweep.merging.run import run
+
+    return _run(run, cfg)
 
 
 @hydra.main(config_path=CONF_DIR, config_name="serve", version_base="1.3")

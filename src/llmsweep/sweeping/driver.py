@@ -64,8 +64,17 @@ def _heartbeats(storage, inflight: dict, stop, every_s: int) -> None:
             storage.record_heartbeat(trial._trial_id)
 
 
+def _short(key: str) -> str:
+    """Last part of a searched key; list indices keep their list's name (merge.weights.0.1 -> weights01)."""
+    parts = key.split(".")
+    i = len(parts)
+    while i > 1 and parts[i - 1].isdigit():
+        i -= 1
+    return parts[i - 1] + "".join(parts[i:])
+
+
 def default_study_name(config: DictConfig, space: dict) -> str:
-    return f"{config.hydra.job.name}-" + "-".join(k.split(".")[-1] for k in sorted(space))
+    return f"{config.hydra.job.name}-" + "-".join(_short(k) for k in sorted(space))
 
 
 def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list:

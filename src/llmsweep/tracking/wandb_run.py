@@ -61,14 +61,15 @@ def start_run(cfg: DictConfig, run_dir: Path, job: dict, stage: str = "train"):
 
 
 def finish_run(run, metrics: dict, answers: list[dict]) -> None:
-    """The seeds' side-by-side comparison as a Table, then final metrics into the summary."""
+    """The answers (the seeds' side-by-side comparison) as a Table, then final metrics into the summary."""
     if run is None:
         return
     import wandb
 
-    table = wandb.Table(columns=["prompt", "reference", "base_answer", "tuned_answer"])
+    columns = list(answers[0]) if answers else ["prompt", "reference"]  # train: base/tuned answers; merge: merged_answer
+    table = wandb.Table(columns=columns)
     for a in answers:
-        table.add_data(a["prompt"], a["reference"], a["base_answer"], a["tuned_answer"])
+        table.add_data(*(a[c] for c in columns))
     run.log({"answers": table})
     for k, v in metrics.items():
         if isinstance(v, (int, float, str, bool)):

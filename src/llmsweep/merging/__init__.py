@@ -1,0 +1,1 @@
+"""Model merging as runs: inputs (run dirs, LoRA adapters, model dirs) -> mergekit -> evaluate -> track."""
