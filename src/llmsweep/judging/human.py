@@ -22,8 +22,8 @@ def read_ratings(path: str | Path) -> dict[tuple[str, str], int]:
     out: dict[tuple[str, str], int] = {}
     for lineno, row in rows:
         where = f"{path} line {lineno}"
-        for key in FIELDS:
-            if row.get(key) is None or (isinstance(row[key], str) and not row[key].strip()):
+        for key in FIELDS:  # an empty answer is an answer a model can give (and a rater can score)
+            if row.get(key) is None or (key != "answer" and isinstance(row[key], str) and not row[key].strip()):
                 raise UserError(f"{where}: missing or empty field '{key}' (each row needs {', '.join(FIELDS)})")
         score = _score(row["score"], where)
         k = (str(row["prompt"]).strip(), str(row["answer"]).strip())
@@ -37,10 +37,8 @@ def read_ratings(path: str | Path) -> dict[tuple[str, str], int]:
 
 
 def _score(v, where: str) -> int:
-    if isinstance(v, bool):
-        v = None
     try:
-        f = float(v)
+        f = float("nan") if isinstance(v, bool) else float(v)  # JSON true is not a rating
     except (TypeError, ValueError):
         f = float("nan")
     if not (f == f and f.is_integer() and 1 <= f <= 5):
