@@ -215,7 +215,7 @@ def openai_judge(server, cache_dir=None, **kw) -> OpenAIJudge:
 
 def test_openai_judge_scores_retries_and_records_missing_with_reasons(scripted, monkeypatch):
     monkeypatch.setenv("LLMSWEEP_TEST_JUDGE_KEY", "sk-test-judge-key")
-    items = [Item(f"q{i}", f"a{i}", "ref") for i in range(6)]
+    items = [Item(f"q{i}", f"a{i}", "ref") for i in range(7)]
     scripted.script = [
         ("text", "정확합니다.\nRating: [[5]]"),                           # q0: strict
         ("text", "Good, I'd say [[4]]."),                                 # q1: fallback
@@ -223,14 +223,16 @@ def test_openai_judge_scores_retries_and_records_missing_with_reasons(scripted, 
         ("text", "I cannot rate this."), ("text", "Still no idea."),      # q3: junk twice -> missing
         ("status", 500), ("status", 503),                                 # q4: errors twice -> missing
         ("sleep", 3.0), ("body", b"<html>not json</html>"),               # q5: timeout, then a non-JSON body
+        ("body", b'{"foo": 1}'), ("body", b'{"choices": []}'),            # q6: JSON, but not a chat completion
     ]
     v = openai_judge(scripted, timeout_s=0.5).judge(items)
-    assert [x.score for x in v] == [5, 4, 2, None, None, None]
+    assert [x.score for x in v] == [5, 4, 2, None, None, None, None]
     assert [x.parse for x in v[:3]] == ["strict", "fallback", "strict"]
-    assert [x.attempts for x in v] == [1, 1, 2, 2, 2, 2]
+    assert [x.attempts for x in v] == [1, 1, 2, 2, 2, 2, 2]
     assert v[3].missing.startswith("unparsable") and v[3].raw == "Still no idea."
     assert v[4].missing.startswith("HTTP 503")
-    assert v[5].missing.startswith("malformed response") or "APIResponseValidationError" in v[5].missing, v[5].missing
+    assert v[5].missing == "malformed response (no choices[0].message.content): <html>not json</html>"
+    assert v[6].missing.startswith("malformed response") and "[]" in v[6].missing
     req = scripted.requests[0]
     assert req["path"] == "/v1/chat/completions" and req["temperature"] == 0 and req["model"] == "judge-model"
     assert req["auth"] == "Bearer sk-test-judge-key", "the key comes from the environment variable the config names"
@@ -279,8 +281,12 @@ def test_a_run_judges_every_eval_prompt_and_logs_judge_mean(reference_run):
     run = read_run(wb)
     assert run["summary"]["judge/mean"] == pytest.approx(m["judge_mean"])
     assert run["summary"]["judge/missing"] == 0 and "judge/std" in run["summary"] and "judge/base_mean" in run["summary"]
-    logged = {k for h in run["history"] for k in h} if run["history"] and isinstance(run["history"][0], dict) else set(map(str, run["history"]))
-    assert any("judge/table" in str(k) for k in logged) and any("judge/scores" in str(k) for k in logged), logged
+    hist = run["summary"]["judge/scores"]
+    assert hist["bins"] == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5] and hist["values"] == [tuned.count(s) for s in range(1, 6)]
+    (table_file,) = wb.glob("files/media/table/judge/table_*.table.json")
+    table = json.loads(table_file.read_text(encoding="utf-8"))
+    assert table["columns"] == ["prompt", "base_answer", "tuned_answer", "base_score", "tuned_score"]
+    assert [(r[0], r[2], r[4]) for r in table["data"]] == [(a["prompt"], a["tuned_answer"], s) for a, s in zip(answers, tuned)]
 
 
 def test_a_misbehaving_openai_judge_leaves_missing_scores_and_the_run_finishes(cache_dir, tmp_path, scripted):
@@ -316,7 +322,7 @@ def test_a_sweep_maximizes_judge_mean(cache_dir, tmp_path):
     for t in ts:
         m = read_metrics(Path(t.user_attrs["run_dir"]))
         assert t.value == pytest.approx(m["judge_mean"]) == pytest.approx(m["objective"])
-        assert 1 <= t.value <= 5
+        assert 1 <= t.value <= 5 and "judge_base_mean" not in m, "judge.judge_base=false grades the tuned answers only"
 
 
 # --- judging outside a run: rejudge (against the real serve.py), human ratings, pairs -------------------------

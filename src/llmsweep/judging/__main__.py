@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "rejudge":
             rejudge(args.overrides)
         elif args.cmd == "import-human":
-            rejudge([*args.overrides, "judge=human", f"judge.ratings={Path(args.ratings).resolve()}"], human_file=args.ratings)
+            path = str(Path(args.ratings).resolve()).replace("\\", "\\\\").replace("'", "\\'")
+            rejudge([*args.overrides, "judge=human", f"judge.ratings='{path}'"], human_file=args.ratings)
         elif args.cmd == "agreement":
             from llmsweep.judging.agreement import agreement, scores_by_answer
 
@@ -75,10 +76,10 @@ def compose(overrides: list[str]):
         raise UserError(f"{' '.join(overrides)}: {e}") from None
 
 
-def _run_dir(cfg) -> Path:
-    if not cfg.run_dir:
+def _run_dir(given) -> Path:
+    if not given:
         raise UserError("run_dir=RUN is required: a training run dir holding answers.jsonl")
-    run_dir = Path(str(cfg.run_dir)).expanduser()
+    run_dir = Path(str(given)).expanduser()
     if not (run_dir / "answers.jsonl").is_file():
         raise UserError(f"run_dir={run_dir}: no answers.jsonl. Fix: point run_dir at a finished training run.")
     return run_dir
@@ -104,7 +105,7 @@ def rejudge(overrides: list[str], human_file: str | None = None) -> None:
     from llmsweep.judging.stage import judge_answers, judgments_path, score_metrics, write_judgments
 
     cfg = compose(overrides)
-    run_dir = _run_dir(cfg)
+    run_dir = _run_dir(cfg.run_dir)
     judge = build_judge(cfg.judge)
     if judge is None:
         raise UserError("judge=none scores nothing: choose judge=reference | openai | hf | human")
@@ -135,7 +136,7 @@ def pairs(runs: list[str], overrides: list[str], out: str, conversational: bool)
         raise UserError("judge=none scores nothing: choose judge=reference | openai | hf | human")
     by_run = {}
     for i, run in enumerate(runs):
-        run_dir = _run_dir(compose([f"run_dir={run}"]))
+        run_dir = _run_dir(run)
         by_run[f"{i}:{run_dir}"] = judge_answers(judge, str(cfg.judge.name), _read(run_dir / "answers.jsonl"), judge_base=False)
     summary = write_pairs(by_run, out, conversational)
     print(json.dumps({k: summary[k] for k in ("output", "rejects", "rows_in", "records_written", "rejected_by_reason")}, ensure_ascii=False))
