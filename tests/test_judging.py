@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from conftest import REPO, chat_server, cli_env, read_jsonl, read_metrics, run_cli
+from conftest import REPO, chat_server, cli_env, composed, read_jsonl, read_metrics, run_cli
 from llmsweep.errors import UserError
 from llmsweep.judging.agreement import agreement
 from llmsweep.judging.human import read_ratings
@@ -78,6 +78,30 @@ def test_reference_judge_maps_chrf_onto_1_to_5():
     assert v[3].score is None and "no reference" in v[3].missing
     with pytest.raises(UserError, match="judge.bins"):
         ReferenceJudge(bins=[50, 40, 60, 80])
+
+
+@pytest.mark.parametrize("choice, target", [("reference", "ReferenceJudge"), ("openai", "OpenAIJudge"), ("hf", "HFJudge"),
+                                            ("human", "HumanRatings"), ("none", None)])
+def test_every_judge_choice_composes_and_reference_is_the_default(choice, target):
+    cfg = composed(f"judge={choice}")
+    assert cfg.judge.name == choice
+    if target is None:
+        assert cfg.judge._target_ is None
+    else:
+        assert cfg.judge._target_.endswith("." + target)
+    assert composed().judge.name == "reference"
+
+
+def test_judge_none_writes_nothing_and_adds_no_metrics(tmp_path):
+    from omegaconf import OmegaConf
+
+    from llmsweep.judging import judge_run
+
+    answers = [{"prompt": "q", "reference": "r", "base_answer": "b", "tuned_answer": "t"}]
+    assert judge_run(OmegaConf.create({"judge": {"name": "none", "_target_": None}}), tmp_path, answers) == {}
+    assert not (tmp_path / "judgments.jsonl").exists()
+    m = judge_run(composed("judge=reference"), tmp_path, answers)
+    assert (m["judge_count"], m["judge_base_count"]) == (1, 1) and len(read_jsonl(tmp_path / "judgments.jsonl")) == 2
 
 
 # --- agreement on a hand-made set -----------------------------------------------------------------------

@@ -6,8 +6,6 @@ model's answers); all other keys are the backend's constructor arguments.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
@@ -44,7 +42,3 @@ def build_judge(judge: DictConfig):
         if isinstance(cause, UserError):
             raise cause from None
         raise UserError(f"judge={name}: {cause or e}. Fix the judge.* keys (see conf/judge/{name}.yaml).") from e
-
-
-def judge_label(judge: Optional[DictConfig]) -> str:
-    return str(judge.get("name", "judge")) if judge is not None else "none"

@@ -78,7 +78,6 @@ class HumanRatings:
     def __init__(self, ratings: str):
         self.path = str(ratings)
         self.ratings = read_ratings(ratings)
-        self.identity = f"human|{self.path}"
 
     def judge(self, items: list[Item]) -> list[Verdict]:
         out = []

@@ -22,7 +22,6 @@ class ReferenceJudge:
         if len(self.bins) != 4 or self.bins != sorted(self.bins) or not all(0 < b <= 100 for b in self.bins):
             raise UserError(f"judge.bins={list(bins)}: need 4 increasing chrF edges in (0, 100] (they split 0–100 into scores 1..5)")
         self.chrf = CHRF(char_order=char_order, word_order=word_order)
-        self.identity = f"reference|chrF(c{char_order},w{word_order})|{self.bins}"
 
     def judge(self, items: list[Item]) -> list[Verdict]:
         out = []
