@@ -389,6 +389,9 @@ def test_import_human_ratings_reports_agreement_with_the_run_judge(reference_run
     expected = agreement(scores_by_answer(human), scores_by_answer(judgments))
     assert vs_run["n"] == expected["n"] >= 1
     assert vs_run["kappa_quadratic"] == pytest.approx(expected["kappa_quadratic"], nan_ok=True)
+    direct = json.loads(judging_cli("agreement", str(reference_run / "judgments.human.jsonl"), str(reference_run / "judgments.jsonl"),
+                                    env=cli_env(cache_dir)).stdout)
+    assert direct == pytest.approx(expected, nan_ok=True)
 
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt,answer,score\nq,a,five\n", encoding="utf-8")

@@ -11,6 +11,7 @@ from typing import Optional
 
 from omegaconf import DictConfig
 
+from llmsweep.errors import UserError
 from llmsweep.judging.build import build_judge
 from llmsweep.judging.verdict import Item
 
@@ -57,7 +58,11 @@ def judge_run(cfg: DictConfig, run_dir: Path, answers: list[dict], wb=None) -> d
     """The run's judge over its answers: judgments.jsonl, W&B table/histogram/summary; returns the
     metrics to merge into metrics.json ({} with judge=none)."""
     judge_cfg = cfg.get("judge")
-    judge = build_judge(judge_cfg)
+    try:
+        judge = build_judge(judge_cfg)
+    except UserError as e:  # after training: say how to score the saved answers once the config is fixed
+        raise UserError(f"{e}\nThe model and answers.jsonl are saved in {run_dir}; score them with "
+                        f"`python -m llmsweep.judging rejudge run_dir={run_dir} judge=...`.") from None
     if judge is None:
         return {}
     name = str(judge_cfg.get("name"))
