@@ -136,6 +136,7 @@ class TrainConf:
     generate: GenerateConf = field(default_factory=GenerateConf)
     trial: TrialConf = field(default_factory=TrialConf)
     checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
+    judge: Dict[str, Any] = field(default_factory=lambda: {"name": "none", "_target_": None})  # conf/judge/*.yaml
 
 
 @dataclass

@@ -62,6 +62,7 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
     from transformers import set_seed
 
     from llmsweep.data.loading import load_splits
+    from llmsweep.judging import judge_run
     from llmsweep.methods.common import generate_answers
     from llmsweep.methods import preemption
     from llmsweep.methods.recipes import build_trainer
@@ -128,6 +129,7 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
             f.writelines(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
 
         metrics = summarize(trainer.state.log_history, final_eval, train_output)
+        metrics.update(judge_run(cfg, run_dir, answers, wb))  # judgments.jsonl, judge_mean, W&B table
         metrics.update(clock.stop())
         missing = [k for k in keys if k not in metrics]
         if missing:
