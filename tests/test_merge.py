@@ -219,6 +219,9 @@ def test_merge_py_run_is_evaluated_and_tracked(runs, cache_dir, tmp_path):
     assert m["recipe"]["merge_method"] == "slerp" and m["recipe"]["parameters"] == {"t": 0.4}
     answers = read_jsonl(run_dir / "answers.jsonl")
     assert len(answers) == 3 and all(a["prompt"] and a["reference"] and "merged_answer" in a for a in answers)
+    judged = read_jsonl(run_dir / "judgments.jsonl")  # judge=reference by default, as for a training run
+    assert [j["answer"] for j in judged] == [a["merged_answer"] for a in answers] and {j["which"] for j in judged} == {"tuned"}
+    assert 1 <= m["judge_mean"] <= 5 and m["judge_missing"] == 0
 
     (wb,) = offline_runs(run_dir)
     rec = read_run(wb)
@@ -226,6 +229,7 @@ def test_merge_py_run_is_evaluated_and_tracked(runs, cache_dir, tmp_path):
     assert rec["config"]["merge.method"] == "slerp"
     assert rec["config"]["mergekit"]["merge_method"] == "slerp"
     assert rec["summary"]["eval_loss"] == pytest.approx(m["eval_loss"])
+    assert rec["summary"]["judge/mean"] == pytest.approx(m["judge_mean"])
     # the merged model is logged as an artifact reference (its file:// URI, no upload of the weights)
     assert (run_dir / "merged").resolve().as_uri().encode() in next(wb.glob("run-*.wandb")).read_bytes()
 

@@ -66,7 +66,9 @@ def judge_run(cfg: DictConfig, run_dir: Path, answers: list[dict], wb=None) -> d
     if judge is None:
         return {}
     name = str(judge_cfg.get("name"))
-    records = judge_answers(judge, name, answers, bool(judge_cfg.get("judge_base", True)))
+    # a merge has no base answer: only its own answers are judged
+    judge_base = bool(judge_cfg.get("judge_base", True)) and all("base_answer" in a for a in answers)
+    records = judge_answers(judge, name, answers, judge_base)
     write_judgments(Path(run_dir) / "judgments.jsonl", records)
     metrics = score_metrics(records)
     for r in records:
@@ -88,8 +90,9 @@ def log_to_wandb(wb, answers: list[dict], records: list[dict], metrics: dict) ->
     score = {(r["which"], r["prompt"], r["answer"]): r["score"] for r in records}
     table = wandb.Table(columns=["prompt", "base_answer", "tuned_answer", "base_score", "tuned_score"])
     for a in answers:
-        table.add_data(a["prompt"], a["base_answer"], a["tuned_answer"],
-                       score.get(("base", a["prompt"], a["base_answer"])), score.get(("tuned", a["prompt"], a["tuned_answer"])))
+        base = a.get("base_answer")
+        table.add_data(a["prompt"], base, a["tuned_answer"],
+                       score.get(("base", a["prompt"], base)), score.get(("tuned", a["prompt"], a["tuned_answer"])))
     logged: dict = {"judge/table": table}
     edges = np.arange(0.5, 6.0, 1.0)  # one bin per score 1..5
     for which in ("tuned", "base"):

@@ -98,6 +98,7 @@ class MergeRunConf:
     generate: GenerateConf = field(default_factory=GenerateConf)
     joint: JointConf = field(default_factory=JointConf)
     trial: TrialConf = field(default_factory=TrialConf)
+    judge: Dict[str, Any] = field(default_factory=lambda: {"name": "none", "_target_": None})  # conf/judge/*.yaml
 
 
 def register_merge_configs() -> None:

@@ -32,6 +32,7 @@ def run(cfg: DictConfig, job: dict | None = None):
     from llmsweep.merging.merge import merge
     from llmsweep.merging.retention import MERGED, discard, retain
     from llmsweep.models.tokenizer import ensure_chat_ready
+    from llmsweep.judging import judge_run
     from llmsweep.tracking.wandb_run import finish_run, start_run
     from llmsweep.train import job_info
 
@@ -59,6 +60,8 @@ def run(cfg: DictConfig, job: dict | None = None):
         with open(run_dir / "answers.jsonl", "w", encoding="utf-8") as f:
             f.writelines(json.dumps(a, ensure_ascii=False) + "\n" for a in answers)
 
+        # judged like a training run's tuned answers: judgments.jsonl, judge_mean, W&B table
+        metrics.update(judge_run(cfg, run_dir, [{**a, "tuned_answer": a["merged_answer"]} for a in answers], wb))
         missing = [k for k in keys if k not in metrics]
         if missing:
             raise UserError(f"objective={','.join(missing)} is not a metric of this merge. Available: {', '.join(sorted(metrics))}")
