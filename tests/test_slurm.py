@@ -153,8 +153,9 @@ def test_sbatch_array_of_sweep_workers_resumes_a_preempted_worker(slurm_cluster,
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     study = optuna.load_study(study_name=f"array-{array}", storage=JournalStorage(JournalFileBackend(str(sweep / "optuna.journal"))))
-    assert sorted(t.state.name for t in study.trials) == ["COMPLETE"] * 3
-    for t in study.trials:
+    ran = [t for t in study.trials if not t.user_attrs.get("surplus")]  # a worker may ask one past n_trials: never run
+    assert sorted(t.state.name for t in ran) == ["COMPLETE"] * 3
+    for t in ran:
         m = read_metrics(sweep / str(t.number))
         assert abs(m["eval_loss"] - reference_loss) < 1e-6
         assert m["devices"] == 1 and m["attempts"] == (2 if t.number == 0 else 1)
