@@ -88,6 +88,8 @@ def hand_over() -> None:
     if callable(previous):
         previous(signum, None)  # submitit: requeue + exit on its preemption signal, log-and-ignore on SIGTERM
     job = os.environ.get("SLURM_JOB_ID")
+    if os.environ.get("SLURM_ARRAY_TASK_ID"):  # an array task: requeueing the array's id would requeue every task
+        job = f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
     if signum != signal.SIGTERM and job:  # on SIGTERM SLURM itself is preempting or requeueing the job
         subprocess.run(["scontrol", "requeue", job], check=False, timeout=60)
         log.warning("requeued SLURM job %s", job)

@@ -35,7 +35,7 @@ class DeviceClock:
 
     def stop(self) -> dict:
         slurm = {"job": os.environ.get("SLURM_JOB_ID"), "node": os.environ.get("SLURMD_NODENAME"),
-                 "array_task": os.environ.get("SLURM_ARRAY_TASK_ID")}
+                 "array_job": os.environ.get("SLURM_ARRAY_JOB_ID"), "array_task": os.environ.get("SLURM_ARRAY_TASK_ID")}
         record = {
             "devices": self.devices,
             "device_seconds": self.prior["device_seconds"] + self.devices * (time.monotonic() - self.start),
