@@ -43,6 +43,20 @@ def prefs_problem(rec: dict) -> str | None:
 REQUIRED = {"dolly": ("instruction", "response"), "prefs": PREFS_FIELDS}
 
 
+def json_objects(lines, path, fields: list[str]) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of each non-blank JSON Lines line; a bad line is a UserError naming path:line."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path} line {lineno}: not valid JSON ({e.msg})") from None
+        if not isinstance(rec, dict):
+            raise UserError(f"{path} line {lineno}: expected a JSON object with fields {fields}")
+        yield lineno, rec
+
+
 def read_jsonl(path: str, fmt: str) -> Iterator[dict]:
     """Records of a JSON Lines file, each checked against its format; errors name file:line:field."""
     fields = DOLLY_FIELDS if fmt == "dolly" else PREFS_FIELDS
@@ -51,15 +65,7 @@ def read_jsonl(path: str, fmt: str) -> Iterator[dict]:
     except OSError as e:
         raise UserError(f"data.path {path}: {e.strerror}. Fix: point data.path at a JSON Lines file of {fmt} records.") from e
     with f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path} line {lineno}: not valid JSON ({e.msg})") from e
-            if not isinstance(rec, dict):
-                raise UserError(f"{path} line {lineno}: expected a JSON object with fields {list(fields)}")
+        for lineno, rec in json_objects(f, path, list(fields)):
             for key in REQUIRED[fmt]:
                 if not _non_empty(rec.get(key)):
                     raise UserError(f"{path} line {lineno}: missing or empty field '{key}' (a {fmt} record needs {list(REQUIRED[fmt])})")

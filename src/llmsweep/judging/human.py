@@ -4,7 +4,6 @@ and a judge that looks answers up in them (`judge=human judge.ratings=FILE`)."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from llmsweep.errors import UserError
@@ -59,17 +58,10 @@ def _csv_rows(path: Path):
 
 
 def _jsonl_rows(path: Path):
+    from llmsweep.data.records import json_objects
+
     with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"{path} line {lineno}: not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path} line {lineno}: expected a JSON object with fields {', '.join(FIELDS)}")
-            yield lineno, row
+        yield from json_objects(f, path, list(FIELDS))
 
 
 class HumanRatings:
