@@ -29,23 +29,31 @@ SURPLUS = "surplus"  # user attr on a trial asked after other processes had fill
 SLURM_JOB = "slurm_job"  # user attr: the SLURM job (a sweep worker) running the trial in-process
 
 
-def counted(study) -> list:
+def counted(trials) -> list:
     """Trials that count toward n_trials (any state but waiting): not replaced by a retry, not surplus."""
     from optuna.trial import TrialState
 
-    trials = study.get_trials(deepcopy=False)
     replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
     return [t for t in trials if t.state != TrialState.WAITING and t.number not in replaced and not t.user_attrs.get(SURPLUS)]
 
 
 def finished(study) -> int:
-    return sum(1 for t in counted(study) if t.state.is_finished())
+    return sum(1 for t in counted(study.get_trials(deepcopy=False)) if t.state.is_finished())
 
 
-def _is_surplus(study, trial, n_trials: int) -> bool:
+def _is_surplus(study, trial, n_trials: int, before: list) -> bool:
     """Several sweep processes can share a study. Trial numbers are handed out atomically by the
-    storage, so a trial preceded by n_trials counted trials (running or finished) is one too many."""
-    return sum(1 for t in counted(study) if t.number < trial.number) >= n_trials
+    storage, so a trial preceded by n_trials counted trials (running or finished) is one too many.
+    `before` is the study as read just before asking: if even counting every trial that could have
+    appeared or started since then leaves room, the trial fits without reading the study again
+    (the usual case, and the one on every refill's critical path)."""
+    from optuna.trial import TrialState
+
+    newest = max((t.number for t in before), default=-1)
+    could_count = [t for t in before if t.number < trial.number and t.state == TrialState.WAITING] + counted(before)
+    if sum(1 for t in could_count if t.number < trial.number) + max(0, trial.number - newest - 1) < n_trials:
+        return False
+    return sum(1 for t in counted(study.get_trials(deepcopy=False)) if t.number < trial.number) >= n_trials
 
 
 def _retry(study, trial, max_retries: int, why: str) -> None:
@@ -157,20 +165,23 @@ def run_sweep(conf: DictConfig, config: DictConfig, launcher, overrides) -> list
             stop_asking = stop_asking or preemption.caught() is not None
             # refill first: a free worker starts its next trial before the finished ones are recorded
             # counted() includes every process's running trials, so processes sharing a study fill it together
-            while not stop_asking and len(inflight) < conf.n_workers and len(counted(study)) < conf.n_trials:
+            while not stop_asking and len(inflight) < conf.n_workers:
+                before = study.get_trials(deepcopy=False)
+                if len(counted(before)) >= conf.n_trials:
+                    break
                 trial = study.ask(space)
                 if slurm_job:
                     trial.set_user_attr(SLURM_JOB, slurm_job)
-                if _is_surplus(study, trial, conf.n_trials):
+                if _is_surplus(study, trial, conf.n_trials, before):
                     trial.set_user_attr(SURPLUS, True)
                     _tell(study, trial, state=optuna.trial.TrialState.FAIL)
                     stop_asking = True  # other processes sharing the study run the rest
                     break
                 ovs = job_overrides(trial)
-                log.info("trial %d: %s", trial.number, " ".join(f"{k}={v}" for k, v in trial.params.items()))
-                if beats:
-                    storage.record_heartbeat(trial._trial_id)
                 inflight[pool.submit(launch, trial, ovs)] = trial
+                if beats:  # after the submit: the job starts while this write commits
+                    storage.record_heartbeat(trial._trial_id)
+                log.info("trial %d: %s", trial.number, " ".join(f"{k}={v}" for k, v in trial.params.items()))
             for fut, trial in done:
                 try:
                     results.append(_record(study, trial, fut, conf.max_retries))
