@@ -69,10 +69,38 @@ def test_cfg_job_prints_config_without_importing_torch():
     assert not heavy, f"--cfg job imported {heavy}"
 
 
+def _help_groups(app: str) -> dict[str, list[str]]:
+    proc = subprocess.run([sys.executable, app, "--help"], cwd=REPO, capture_output=True, text=True, check=True)
+    listing = proc.stdout.split("Config groups (choose with GROUP=OPTION):\n", 1)[1].split("Composed config", 1)[0]
+    return {g: o.split(", ") for g, o in (line.split(": ", 1) for line in listing.strip().splitlines())}
+
+
 def test_help_explains_the_config_groups():
     proc = subprocess.run([sys.executable, "train.py", "--help"], cwd=REPO, capture_output=True, text=True, check=True)
     for text in ("model:", "method:", "data:", "scale:", "mixtral", "dpo_qlora", "python train.py -m model=solar,mixtral method=dpo"):
         assert text in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "app, groups",
+    [
+        ("train.py", {"data", "judge", "method", "model", "scale", "sweeps", "tracking"}),
+        ("merge.py", {"data", "judge", "merge", "scale", "sweeps", "tracking"}),
+        ("serve.py", {"engine"}),
+    ],
+)
+def test_help_lists_only_the_apps_own_groups(app, groups):
+    # conf/ is shared by the three apps, and sweeps/ comes from the checkout root (not anything else under it, like .venv)
+    listed = _help_groups(app)
+    assert set(listed) == groups
+    if "sweeps" in listed:
+        assert {"dpo_beta", "lora_rank", "joint"} <= set(listed["sweeps"])
+
+
+def test_only_the_sweeps_folder_of_the_checkout_is_on_the_search_path():
+    # conf/train.yaml is in the checkout but `conf` is no config group: `+conf=train` stays a plain value
+    proc = subprocess.run([sys.executable, "train.py", "+conf=train", "--cfg", "job"], cwd=REPO, capture_output=True, text=True, check=True)
+    assert "conf: train" in proc.stdout
 
 
 def test_unknown_model_lists_the_valid_ones(cache_dir):

@@ -160,11 +160,24 @@ def _per_scale(tiny: Any, full: Any, *, _root_: Any) -> Any:
     return tiny if str(_root_.scale) == "tiny" else full
 
 
+def _app_groups(*extra: str, _root_: Any) -> str:
+    """`${app_groups:EXTRA,...}` in a help template: the groups this app's defaults list chose, plus EXTRA,
+    with their options. Hydra's $APP_CONFIG_GROUPS would list every group under conf/, which train, merge
+    and serve share."""
+    from hydra.core.global_hydra import GlobalHydra
+
+    loader = GlobalHydra.instance().config_loader()
+    groups = sorted({g for g in _root_.hydra.runtime.choices if not g.startswith("hydra")} | set(extra))
+    return "\n".join(f"{g}: {', '.join(sorted(loader.get_group_options(g)))}" for g in groups)
+
+
 def register_configs() -> None:
     if not OmegaConf.has_resolver("samples"):
         OmegaConf.register_new_resolver("samples", lambda name: str(SAMPLES_DIR / name))
     if not OmegaConf.has_resolver("per_scale"):
         OmegaConf.register_new_resolver("per_scale", _per_scale)
+    if not OmegaConf.has_resolver("app_groups"):
+        OmegaConf.register_new_resolver("app_groups", _app_groups)
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConf)
     cs.store(name="serve_schema", node=ServeConf)
