@@ -227,3 +227,26 @@ def test_optuna_dashboard_opens_a_sweep_storage(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_surplus_check_sees_trials_other_processes_asked_after_the_pre_ask_read():
+    # the driver's cheap path decides from the study as read before asking; trials that other processes
+    # asked (or started from the waiting queue) after that read must still make our trial surplus
+    import optuna
+
+    from llmsweep.sweeping.driver import _is_surplus
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    before = study.get_trials(deepcopy=False)
+    mine = study.ask()
+    assert not _is_surplus(study, mine, 1, before)  # nothing precedes it
+
+    before = study.get_trials(deepcopy=False)
+    study.ask()  # another process fills the second slot between our read and our ask
+    assert _is_surplus(study, study.ask(), 2, before)
+
+    study.enqueue_trial({})  # a retry waiting in the queue when we read...
+    before = study.get_trials(deepcopy=False)
+    study.ask()  # ...is started by another process
+    assert _is_surplus(study, study.ask(), 4, before)
+    assert not _is_surplus(study, study.ask(), 10, before)

@@ -5,6 +5,8 @@ every YAML under it (.venv included) as config groups, in `--help` and to overri
 from pathlib import Path
 from typing import List, Optional
 
+# Hydra's file source is internal (hydra-core is pinned in pyproject.toml); subclassing it keeps its loading
+# and listing rather than copying them
 from hydra._internal.core_plugins.file_config_source import FileConfigSource
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.object_type import ObjectType

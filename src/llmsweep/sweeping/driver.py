@@ -49,9 +49,9 @@ def _is_surplus(study, trial, n_trials: int, before: list) -> bool:
     (the usual case, and the one on every refill's critical path)."""
     from optuna.trial import TrialState
 
-    newest = max((t.number for t in before), default=-1)
-    could_count = [t for t in before if t.number < trial.number and t.state == TrialState.WAITING] + counted(before)
-    if sum(1 for t in could_count if t.number < trial.number) + max(0, trial.number - newest - 1) < n_trials:
+    could_count = counted(before) + [t for t in before if t.state == TrialState.WAITING]  # waiting ones may start
+    unseen = trial.number - 1 - max((t.number for t in before), default=-1)  # asked by others since the read
+    if sum(1 for t in could_count if t.number < trial.number) + max(0, unseen) < n_trials:
         return False
     return sum(1 for t in counted(study.get_trials(deepcopy=False)) if t.number < trial.number) >= n_trials
 
