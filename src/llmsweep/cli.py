@@ -10,13 +10,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from llmsweep import paths
 from llmsweep.errors import UserError
 from llmsweep.merging.config import register_merge_configs
 
 register_merge_configs()  # train_schema and merge_schema
 
-# conf/ sits at the top of the checkout (the package is installed editable: `pip install -e .`)
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+CONF_DIR = str(paths.CONF_DIR)
 
 
 def _run(stage, cfg: DictConfig):
@@ -32,7 +32,7 @@ def _run(stage, cfg: DictConfig):
 @hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
 def train(cfg: DictConfig) -> float:
     """Train one model (model x method x data) and return the objective for a sweeper."""
-    from llmsweep.train import run
+    from llmsweep.training.run import run
 
     return _run(run, cfg)
 

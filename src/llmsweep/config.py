@@ -17,8 +17,7 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-SAMPLES_DIR = PACKAGE_DIR / "data" / "samples"
+from llmsweep.paths import SAMPLES_DIR, cache_root  # noqa: F401  (cache_root: re-exported for callers)
 
 
 class _Choice(str, Enum):
@@ -114,7 +113,7 @@ class TrialConf:
 
 @dataclass
 class CheckpointConf:
-    """Preemption safety (llmsweep.methods.preemption). The periodic interval is the trainer's own
+    """Preemption safety (llmsweep.training.preemption). The periodic interval is the trainer's own
     `trainer.save_strategy: steps` + `trainer.save_steps`; these add saving on a scheduler's signal."""
 
     signals: List[str] = field(default_factory=lambda: ["SIGUSR1", "SIGUSR2", "SIGTERM"])
@@ -182,6 +181,3 @@ def register_configs() -> None:
     cs.store(name="train_schema", node=TrainConf)
     cs.store(name="serve_schema", node=ServeConf)
 
-
-def cache_root(cfg: Any) -> Path:
-    return Path(os.path.expanduser(str(cfg.cache_dir)))

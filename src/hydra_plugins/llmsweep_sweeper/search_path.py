@@ -1,4 +1,4 @@
-"""Puts the checkout's top-level `sweeps/` folder on Hydra's search path, so `+sweeps=NAME` finds
+"""Puts llmsweep's `sweeps/` folder (the checkout's top-level one, through `llmsweep.paths`) on Hydra's search path, so `+sweeps=NAME` finds
 sweeps/NAME.yaml. Only that group: a plain file:// entry for the checkout root would also expose
 every YAML under it (.venv included) as config groups, in `--help` and to overrides."""
 
@@ -13,7 +13,6 @@ from hydra.core.object_type import ObjectType
 from hydra.plugins.config_source import ConfigLoadError, ConfigResult
 from hydra.plugins.search_path_plugin import SearchPathPlugin
 
-ROOT = Path(__file__).resolve().parents[3]
 GROUP = "sweeps"
 
 
@@ -47,5 +46,7 @@ class SweepsConfigSource(FileConfigSource):
 
 class LlmsweepSearchPath(SearchPathPlugin):
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        if (ROOT / GROUP).is_dir():
-            search_path.append(provider="llmsweep", path=f"{SweepsConfigSource.scheme()}://{ROOT}")
+        from llmsweep.paths import SWEEPS_ROOT
+
+        if (SWEEPS_ROOT / GROUP).is_dir():
+            search_path.append(provider="llmsweep", path=f"{SweepsConfigSource.scheme()}://{SWEEPS_ROOT}")

@@ -43,7 +43,7 @@ def losses(cfg: DictConfig, model, tokenizer, splits: dict, out_dir: Path) -> di
 
 
 def answers(cfg: DictConfig, model, tokenizer, eval_split) -> list[dict]:
-    from llmsweep.methods.common import generate_answers
+    from llmsweep.generation import generate_answers
 
     probe = eval_split.select(range(min(cfg.generate.num_prompts, len(eval_split))))
     prompts = [ex["prompt"] for ex in probe]

@@ -11,9 +11,9 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from llmsweep.errors import UserError
+from llmsweep.paths import CONF_DIR
 
 log = logging.getLogger(__name__)
-CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf")
 
 
 def compose_train(overrides: list[str]) -> DictConfig:
@@ -28,7 +28,7 @@ def compose_train(overrides: list[str]) -> DictConfig:
     try:
         if GlobalHydra.instance().is_initialized():
             return compose("train", overrides=overrides)
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return compose("train", overrides=overrides)
     except HydraException as e:
         raise UserError(f"joint.experts overrides {overrides}: {e}") from None
@@ -52,7 +52,7 @@ def expert_configs(cfg: DictConfig) -> dict[str, DictConfig]:
 
 def train_experts(cfg: DictConfig, job: dict, configs: dict[str, DictConfig]) -> list[str]:
     """Train each expert into <run dir>/experts/<name>; their run dirs become merge.models."""
-    from llmsweep.train import run as train
+    from llmsweep.training.run import run as train
 
     dirs = []
     for name, tcfg in configs.items():

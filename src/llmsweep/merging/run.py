@@ -34,7 +34,7 @@ def run(cfg: DictConfig, job: dict | None = None):
     from llmsweep.models.tokenizer import ensure_chat_ready
     from llmsweep.judging import judge_run
     from llmsweep.tracking.wandb_run import finish_run, start_run
-    from llmsweep.train import job_info
+    from llmsweep.training.run import job_info
 
     job = job or job_info()
     run_dir = Path(job["run_dir"])

@@ -2,7 +2,7 @@
 
 A run dir's `model/` is a LoRA adapter (loaded on its base with peft) or a full model; a merge output
 or any saved model directory is served as it is. Prompts go through the tokenizer's own chat template
-and `model.generate`, the same way `methods.common.generate_answers` writes a run's answers.
+and `model.generate`, the same way `generation.generate_answers` writes a run's answers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList, TextStreamer
 
 from llmsweep.errors import UserError
-from llmsweep.methods.common import chat_batch, generate_new_tokens
+from llmsweep.generation import chat_batch, generate_new_tokens
 from llmsweep.models.tokenizer import ensure_chat_ready
 
 log = logging.getLogger(__name__)

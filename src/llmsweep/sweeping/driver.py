@@ -19,7 +19,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
-from llmsweep.methods import preemption
+from llmsweep.training import preemption
 from llmsweep.sweeping.space import as_override, split
 from llmsweep.sweeping.study import make_pruner, make_sampler, make_storage, storage_url
 

@@ -1,45 +1,7 @@
-"""What both recipes share: trl config from Hydra config, peft config, answer generation."""
+"""Prompting and greedy generation shared by training (answers.jsonl), merging, judging and serving:
+one chat template path and one `generate` call, so a served answer is the run's answer."""
 
 from __future__ import annotations
-
-from pathlib import Path
-
-from omegaconf import DictConfig, OmegaConf
-
-from llmsweep.errors import UserError
-
-
-def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_name: str):
-    """trl's own config from `trainer` (shared TrainingArguments) overlaid with `method.args`."""
-    fields = {
-        **OmegaConf.to_container(cfg.trainer, resolve=True),
-        **OmegaConf.to_container(cfg.method.args, resolve=True),
-    }
-    fields.update(
-        output_dir=str(run_dir / "checkpoints"),
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        report_to=[report_to] if report_to != "none" else "none",
-        run_name=run_name,
-    )
-    try:
-        return config_cls(**fields)
-    except TypeError as e:
-        raise UserError(f"method={cfg.method.name}: {e}. Fix the key under trainer.* or method.args.* (fields of trl.{config_cls.__name__}).") from e
-    except ValueError as e:
-        raise UserError(f"method={cfg.method.name}: invalid trl.{config_cls.__name__} setting: {e}") from e
-
-
-def lora_config(cfg: DictConfig):
-    if not cfg.method.lora:
-        return None
-    from peft import LoraConfig
-
-    fields = OmegaConf.to_container(cfg.method.lora, resolve=True)
-    try:
-        return LoraConfig(**fields)
-    except (TypeError, ValueError) as e:
-        raise UserError(f"method={cfg.method.name}: method.lora: {e} (fields of peft.LoraConfig)") from e
 
 
 def chat_batch(tokenizer, prompts: list[list[dict]], device):

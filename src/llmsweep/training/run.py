@@ -63,9 +63,9 @@ def run(cfg: DictConfig, job: dict | None = None) -> float:
 
     from llmsweep.data.loading import load_splits
     from llmsweep.judging import judge_run
-    from llmsweep.methods.common import generate_answers
-    from llmsweep.methods import preemption
-    from llmsweep.methods.recipes import build_trainer
+    from llmsweep.generation import generate_answers
+    from llmsweep.training import preemption
+    from llmsweep.training.trainer import build_trainer
     from llmsweep.models.build import load_model_and_tokenizer
     from llmsweep.tracking.accounting import DeviceClock
     from llmsweep.tracking.wandb_run import finish_run, start_run
