@@ -30,7 +30,7 @@ CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 def llmsweep_run(cfg, out: Path) -> float:
-    from llmsweep.train import run
+    from llmsweep.training.run import run
 
     t = time.perf_counter()
     run(cfg, job={"run_dir": out, "name": "bench-llmsweep", "overrides": [], "group": "bench"})

@@ -38,7 +38,7 @@ def tiny_run(out: Path) -> Path:
     from hydra import compose, initialize_config_dir
 
     from llmsweep.config import register_configs
-    from llmsweep.train import run
+    from llmsweep.training.run import run
 
     register_configs()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):

@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 def runs(cache_dir, tmp_path_factory) -> dict:
     """Two LoRA runs of the tiny Mistral (same base, different seeds and learning rates) and their base:
     train.py's own run function in this process (test_train.py covers its CLI)."""
-    from llmsweep.train import run
+    from llmsweep.training.run import run
 
     out = {}
     for name, seed, lr in (("a", 1, "3e-3"), ("b", 2, "1e-2")):
@@ -271,7 +271,7 @@ def test_moe_of_two_experts_is_a_mixtral_that_generates(gate_mode, runs, full_mo
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from llmsweep.merging.merge import merge
-    from llmsweep.methods.common import generate_answers
+    from llmsweep.generation import generate_answers
 
     experts = (f"merge.experts=[{{path: {runs['a']}, prompts: ['다음 글을 읽고 질문에 답하세요']}}, "
                f"{{path: {runs['b']}, prompts: ['짧은 시를 한 편 써 줘!']}}]")  # hidden: last-token states, so different last tokens
