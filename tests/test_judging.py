@@ -98,9 +98,9 @@ def test_judge_none_writes_nothing_and_adds_no_metrics(tmp_path):
     from llmsweep.judging import judge_run
 
     answers = [{"prompt": "q", "reference": "r", "base_answer": "b", "tuned_answer": "t"}]
-    assert judge_run(OmegaConf.create({"judge": {"name": "none", "_target_": None}}), tmp_path, answers) == {}
+    assert judge_run(OmegaConf.create({"judge": {"name": "none", "_target_": None}}), tmp_path, answers).metrics == {}
     assert not (tmp_path / "judgments.jsonl").exists()
-    m = judge_run(composed("judge=reference"), tmp_path, answers)
+    m = judge_run(composed("judge=reference"), tmp_path, answers).metrics
     assert (m["judge_count"], m["judge_base_count"]) == (1, 1) and len(read_jsonl(tmp_path / "judgments.jsonl")) == 2
 
 
@@ -307,10 +307,13 @@ def test_a_run_judges_every_eval_prompt_and_logs_judge_mean(reference_run):
     assert run["summary"]["judge/missing"] == 0 and "judge/std" in run["summary"] and "judge/base_mean" in run["summary"]
     hist = run["summary"]["judge/scores"]
     assert hist["bins"] == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5] and hist["values"] == [tuned.count(s) for s in range(1, 6)]
-    (table_file,) = wb.glob("files/media/table/judge/table_*.table.json")
+    (table_file,) = wb.glob("files/media/table/**/*.table.json")  # the answers are logged once
     table = json.loads(table_file.read_text(encoding="utf-8"))
-    assert table["columns"] == ["prompt", "base_answer", "tuned_answer", "base_score", "tuned_score"]
-    assert [(r[0], r[2], r[4]) for r in table["data"]] == [(a["prompt"], a["tuned_answer"], s) for a, s in zip(answers, tuned)]
+    assert table_file.name.startswith("answers_")
+    assert table["columns"] == ["prompt", "reference", "base_answer", "tuned_answer", "tuned_score", "base_score"]
+    col = table["columns"].index
+    assert [(r[col("prompt")], r[col("tuned_answer")], r[col("tuned_score")]) for r in table["data"]] == [
+        (a["prompt"], a["tuned_answer"], s) for a, s in zip(answers, tuned)]
 
 
 def test_a_misbehaving_openai_judge_leaves_missing_scores_and_the_run_finishes(cache_dir, tmp_path, scripted):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -32,17 +31,19 @@ def _run(stage, cfg: DictConfig):
 @hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
 def train(cfg: DictConfig) -> float:
     """Train one model (model x method x data) and return the objective for a sweeper."""
-    from llmsweep.training.run import run
+    from llmsweep.launch import run_job
+    from llmsweep.training.run import RECIPE
 
-    return _run(run, cfg)
+    return _run(lambda c: run_job(RECIPE, c), cfg)
 
 
 @hydra.main(config_path=CONF_DIR, config_name="merge", version_base="1.3")
 def merge(cfg: DictConfig) -> float:
     """Merge models with mergekit, evaluate the result, and return the objective for a sweeper."""
-    from llmsweep.merging.run import run
+    from llmsweep.launch import run_job
+    from llmsweep.merging.run import RECIPE
 
-    return _run(run, cfg)
+    return _run(lambda c: run_job(RECIPE, c), cfg)
 
 
 @hydra.main(config_path=CONF_DIR, config_name="serve", version_base="1.3")

@@ -50,15 +50,16 @@ def expert_configs(cfg: DictConfig) -> dict[str, DictConfig]:
     return out
 
 
-def train_experts(cfg: DictConfig, job: dict, configs: dict[str, DictConfig]) -> list[str]:
-    """Train each expert into <run dir>/experts/<name>; their run dirs become merge.models."""
+def train_experts(cfg: DictConfig, job, configs: dict[str, DictConfig]) -> list[str]:
+    """Train each expert into <run dir>/experts/<name>, each its own tracked run; their run dirs become merge.models."""
+    from llmsweep.harness import Job
     from llmsweep.training.run import run as train
 
     dirs = []
     for name, tcfg in configs.items():
-        run_dir = Path(job["run_dir"]) / "experts" / name
+        run_dir = Path(job.run_dir) / "experts" / name
         log.info("joint: training expert %s", name)
-        train(tcfg, job={"run_dir": run_dir, "name": f"{job['name']}/{name}", "overrides": [], "group": job.get("group")})
+        train(tcfg, Job(run_dir, f"{job.name}/{name}", (), job.group))
         dirs.append(str(run_dir))
     with open_dict(cfg):
         cfg.merge.models = dirs

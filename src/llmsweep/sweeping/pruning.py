@@ -1,5 +1,6 @@
 """Pruning inside training: the trial reports its eval metric at each evaluation and stops at once
-when Optuna says so. The job rebuilds its trial handle from the shared storage (study name + trial id)."""
+when Optuna says so. The job rebuilds its trial handle from the shared storage (study name + trial id).
+`PruningControl` is what the launch layer hands the run harness; the recipe never sees Optuna."""
 
 from __future__ import annotations
 
@@ -38,3 +39,36 @@ class PruningCallback(TrainerCallback):
         if state.global_step > 0 and self.trial.should_prune():
             self.pruned_at = state.global_step
             control.should_training_stop = True
+
+
+class PruningControl:
+    """A sweep trial's pruning for the run harness: the reporting callback, and a `Stop` raising
+    `optuna.TrialPruned` (the sweeper records the trial PRUNED) once Optuna pruned it."""
+
+    def __init__(self, trial_cfg: DictConfig, metric: str):
+        self.callback = PruningCallback(trial_handle(trial_cfg), metric)
+        self.number = trial_cfg.number
+
+    def trainer_callback(self):
+        return self.callback
+
+    @property
+    def stopping(self) -> bool:
+        return self.callback.pruned_at is not None
+
+    def stop(self, progress: dict):
+        import logging
+
+        import optuna
+
+        from llmsweep.harness import Stop
+
+        cb = self.callback
+        if cb.pruned_at is None:
+            return None
+        logging.getLogger(__name__).info("trial %s pruned at step %d (%s)", self.number, cb.pruned_at, cb.last_value)
+        summary = {"pruned": True, "pruned_at_step": cb.pruned_at, "last_value": cb.last_value, "trial_state": "PRUNED"}
+        return Stop("pruned", optuna.TrialPruned(f"pruned at step {cb.pruned_at} with {cb.key}={cb.last_value}"), summary)
+
+    def close(self) -> None:
+        pass

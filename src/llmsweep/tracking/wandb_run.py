@@ -1,5 +1,6 @@
-"""One W&B run per job: project from config, group = the multirun's sweep, job_type = stage,
-name = the job's overrides, config = the flattened composed config (secrets redacted)."""
+"""The W&B tracker: one W&B run per job. project from config, group = the multirun's sweep, job_type = stage,
+name = the job's overrides, config = the flattened composed config (secrets redacted). The only module of
+llmsweep that imports wandb (besides `tracking.offline`, which reads runs back)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.tracking.secrets import redact
+
+SCORE_BINS = [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]  # one histogram bin per judge score 1..5
 
 
 def resolve_mode(tracking: DictConfig) -> str:
@@ -31,47 +34,77 @@ def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def start_run(cfg: DictConfig, run_dir: Path, job: dict, stage: str = "train"):
-    """Start the run, or return None when tracking is off. `job` holds name/group from Hydra."""
-    if str(cfg.tracking.backend) == "none":
-        return None
-    import wandb
-
-    config = flatten(redact(OmegaConf.to_container(cfg, resolve=True)))
-    config["overrides"] = redact(job["overrides"])
-    # One run dir, one W&B run: a requeued job resumes the run its first attempt started.
-    id_file = Path(run_dir) / "wandb_run_id"
-    run_id = id_file.read_text().strip() if id_file.exists() else None
-    run = wandb.init(
-        id=run_id,
-        resume="allow" if run_id else None,
-        project=cfg.tracking.project,
-        entity=cfg.tracking.entity,
-        group=cfg.tracking.group or job.get("group"),
-        job_type=stage,
-        name=job["name"],
-        tags=list(cfg.tracking.tags),
-        config=config,
-        dir=str(run_dir),
-        mode=resolve_mode(cfg.tracking),
-        reinit="finish_previous",
-    )
-    id_file.write_text(run.id)
-    return run
+def summary_key(metric: str) -> str:
+    """judge_* metrics read as a group in the W&B UI: judge_mean -> judge/mean, judge_base_mean -> judge/base_mean."""
+    return metric.replace("judge_base_", "judge/base_").replace("judge_", "judge/") if metric.startswith("judge_") else metric
 
 
-def finish_run(run, metrics: dict, answers: list[dict]) -> None:
-    """The answers (the seeds' side-by-side comparison) as a Table, then final metrics into the summary."""
-    if run is None:
-        return
-    import wandb
+class WandbTracker:
+    report_to = "wandb"
 
-    columns = list(answers[0]) if answers else ["prompt", "reference"]  # train: base/tuned answers; merge: merged_answer
-    table = wandb.Table(columns=columns)
-    for a in answers:
-        table.add_data(*(a[c] for c in columns))
-    run.log({"answers": table})
-    for k, v in metrics.items():
-        if isinstance(v, (int, float, str, bool)):
-            run.summary[k] = v
-    run.finish()
+    def __init__(self, run):
+        self.run = run
+
+    @classmethod
+    def start(cls, cfg: DictConfig, run_dir: Path, job, stage: str) -> WandbTracker:
+        import wandb
+
+        config = flatten(redact(OmegaConf.to_container(cfg, resolve=True)))
+        config["overrides"] = redact(list(job.overrides))
+        # One run dir, one W&B run: a requeued job resumes the run its first attempt started.
+        id_file = Path(run_dir) / "wandb_run_id"
+        run_id = id_file.read_text().strip() if id_file.exists() else None
+        run = wandb.init(
+            id=run_id,
+            resume="allow" if run_id else None,
+            project=cfg.tracking.project,
+            entity=cfg.tracking.entity,
+            group=cfg.tracking.group or job.group,
+            job_type=stage,
+            name=job.name,
+            tags=list(cfg.tracking.tags),
+            config=config,
+            dir=str(run_dir),
+            mode=resolve_mode(cfg.tracking),
+            reinit="finish_previous",
+        )
+        id_file.write_text(run.id)
+        return cls(run)
+
+    def log_config(self, extra: dict) -> None:
+        self.run.config.update(redact(extra))
+
+    def log_answers(self, answers: list[dict], scores: dict[str, list]) -> None:
+        """The seeds' side-by-side comparison: every answer column, then each judged column's score; plus a
+        histogram of the scores of each judged column."""
+        import numpy as np
+        import wandb
+
+        columns = list(answers[0]) if answers else ["prompt", "reference"]
+        score_columns = [c.removesuffix("_answer") + "_score" for c in scores]
+        table = wandb.Table(columns=columns + score_columns)
+        for i, a in enumerate(answers):
+            table.add_data(*(a.get(c) for c in columns), *(scores[c][i] for c in scores))
+        logged: dict = {"answers": table}
+        for i, (column, values) in enumerate(scores.items()):  # the first is the run's own answer: judge/scores
+            judged = [s for s in values if s is not None]
+            if judged:
+                key = "judge/scores" if i == 0 else f"judge/{column.removesuffix('_answer')}_scores"
+                logged[key] = wandb.Histogram(np_histogram=np.histogram(judged, bins=SCORE_BINS))
+        self.run.log(logged)
+
+    def log_model(self, model_dir: Path) -> None:
+        import wandb
+
+        art = wandb.Artifact(f"model-{self.run.id}", type="model", metadata={"path": str(model_dir)})
+        art.add_reference(Path(model_dir).resolve().as_uri(), checksum=False)
+        self.run.log_artifact(art)
+
+    def finish(self, summary: dict, state: str = "finished") -> None:
+        if state == "preempted":
+            self.run.mark_preempting()
+        for k, v in redact(summary).items():
+            if isinstance(v, (int, float, str, bool)):
+                self.run.summary[k] = v
+                self.run.summary[summary_key(k)] = v
+        self.run.finish(exit_code=1 if state in ("failed", "preempted") else 0)

@@ -3,8 +3,9 @@
 SLURM sends a signal before the time limit (`--signal=USR2@N` from submitit, `B:USR1@N` in slurm/*.sbatch)
 and SIGTERM on preemption or `scontrol requeue`. On any of them the trainer saves a checkpoint at the end of
 the current step and stops. Then, in the process's main thread, `hand_over()` passes the signal on to the
-handler installed before ours (submitit's requeues the job and exits) or requeues the SLURM job itself. A
-run in a sweep's worker thread raises `Preempted` instead, and the sweep hands over once its trials stopped.
+handler installed before ours (submitit's requeues the job and exits) or requeues the SLURM job itself. The
+run harness finishes the run and raises `Preempted`; the launch layer (`llmsweep.launch`) hands over when it
+runs in the main thread, and a sweep running trials in its own threads hands over once they all stopped.
 The requeued job runs the same config in the same run dir and resumes from `latest_checkpoint()`.
 """
 
@@ -94,3 +95,29 @@ def hand_over() -> None:
         subprocess.run(["scontrol", "requeue", job], check=False, timeout=60)
         log.warning("requeued SLURM job %s", job)
     raise SystemExit(128 + signum)
+
+
+class PreemptionControl:
+    """The harness's view of preemption: a trainer callback, and a `Stop` once a signal was caught."""
+
+    def __init__(self, signals: list[str]):
+        listen(signals)
+
+    def trainer_callback(self):
+        return callback()
+
+    @property
+    def stopping(self) -> bool:
+        return _caught is not None
+
+    def stop(self, progress: dict):
+        from llmsweep.harness import Stop
+
+        if _caught is None:
+            return None
+        step = progress.get("global_step")
+        log.warning("checkpoint saved at step %s; handing over for requeue", step)
+        return Stop("preempted", Preempted(f"checkpointed at step {step}"))
+
+    def close(self) -> None:
+        stop_listening()
