@@ -144,7 +144,7 @@ def materialize(inp: Input, cache_dir: Path, dtype: str) -> Path:
     """A full model dir for `inp`: the model itself, or its adapter merged into the base (cached by content)."""
     if inp.adapter_dir is None:
         return inp.model_dir
-    from llmsweep.models.build import _publish
+    from llmsweep.cache import build_once
 
     def build(d: Path) -> None:
         import torch
@@ -157,4 +157,4 @@ def materialize(inp: Input, cache_dir: Path, dtype: str) -> Path:
         merged.save_pretrained(d)
         AutoTokenizer.from_pretrained(str(inp.tokenizer_dir)).save_pretrained(d)
 
-    return _publish(build, cache_dir / "merged_adapters" / _adapter_key(inp, dtype))
+    return build_once(build, cache_dir / "merged_adapters" / _adapter_key(inp, dtype))

@@ -17,7 +17,8 @@ from urllib.parse import urlparse
 
 from omegaconf import DictConfig, OmegaConf
 
-from llmsweep.config import cache_root
+from llmsweep.cache import build_once
+from llmsweep.paths import cache_root
 from llmsweep.errors import UserError
 from llmsweep.models.pretrain import pretrain
 from llmsweep.models.tokenizer import corpus_key, corpus_texts, ensure_chat_ready, train_tokenizer
@@ -27,28 +28,11 @@ log = logging.getLogger(__name__)
 BASE_INIT_SEED = 0  # tiny bases are shared "pretrained" checkpoints: same weights for every run
 
 
-def _publish(build, target: Path) -> Path:
-    """Build into a temp dir beside `target`, then rename: concurrent runs never see half a cache."""
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        build(tmp)
-        os.rename(tmp, target)
-    except OSError:
-        if not target.exists():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 def tiny_checkpoint(cfg: DictConfig) -> Path:
     """Directory holding the tiny model + tokenizer for cfg.model, built on first use."""
     base = cfg.tiny_base
     corpus = [str(p) for p in base.corpus]
-    tok_dir = _publish(
+    tok_dir = build_once(
         lambda d: train_tokenizer(corpus, base.vocab_size).save_pretrained(d),
         cache_root(cfg) / "tokenizers" / corpus_key(corpus, base.vocab_size),
     )
@@ -76,7 +60,7 @@ def tiny_checkpoint(cfg: DictConfig) -> Path:
         model.save_pretrained(d)
         tok.save_pretrained(d)
 
-    return _publish(build, cache_root(cfg) / "tiny" / f"{cfg.model.model_type}-{key}")
+    return build_once(build, cache_root(cfg) / "tiny" / f"{cfg.model.model_type}-{key}")
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
