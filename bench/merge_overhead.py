@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+from llmsweep.paths import CONF_DIR  # noqa: E402
 
 
 def make_models(tmp: Path, hidden: int, layers: int) -> dict:
@@ -70,7 +70,7 @@ def main() -> None:
         tmp = Path(d)
         paths, n_params = make_models(tmp, args.hidden, args.layers)
         register_merge_configs()
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("merge", overrides=[
                 "merge=dare_ties", f"merge.models=[{paths['a']},{paths['b']}]", f"merge.base_model={paths['base']}",
                 "merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]", f"cache_dir={tmp / 'cache'}", "tracking=none"])

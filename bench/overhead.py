@@ -26,14 +26,15 @@ from omegaconf import OmegaConf  # noqa: E402
 
 from llmsweep.config import register_configs  # noqa: E402
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+from llmsweep.paths import CONF_DIR  # noqa: E402
 
 
 def llmsweep_run(cfg, out: Path) -> float:
+    from llmsweep.harness import Job
     from llmsweep.training.run import run
 
     t = time.perf_counter()
-    run(cfg, job={"run_dir": out, "name": "bench-llmsweep", "overrides": [], "group": "bench"})
+    run(cfg, Job(out, "bench-llmsweep", (), "bench"))
     return time.perf_counter() - t
 
 
@@ -88,7 +89,7 @@ def main() -> None:
     a = ap.parse_args()
 
     register_configs()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose("train", overrides=a.overrides)
     from llmsweep.models.build import tiny_checkpoint
 

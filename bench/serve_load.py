@@ -38,12 +38,13 @@ def tiny_run(out: Path) -> Path:
     from hydra import compose, initialize_config_dir
 
     from llmsweep.config import register_configs
+    from llmsweep.harness import Job
     from llmsweep.training.run import run
 
     register_configs()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose("train", overrides=["model=mistral", "method=lora", "tracking=none", "trainer.max_steps=10", "generate.num_prompts=1"])
-    run(cfg, job={"run_dir": out, "name": "bench-serve", "overrides": [], "group": None})
+    run(cfg, Job(out, "bench-serve", (), None))
     return out
 
 

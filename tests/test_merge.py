@@ -13,6 +13,8 @@ import pytest
 
 from conftest import CONF_DIR, REPO, cli_env, composed, read_jsonl, read_metrics
 
+from llmsweep.harness import Job
+
 torch = pytest.importorskip("torch")
 
 
@@ -27,7 +29,7 @@ def runs(cache_dir, tmp_path_factory) -> dict:
         run_dir = tmp_path_factory.mktemp(f"run_{name}") / "run"
         cfg = composed("model=mistral", "method=lora", f"seed={seed}", f"method.args.learning_rate={lr}", f"cache_dir={cache_dir}",
                        "trainer.max_steps=10", "trainer.eval_on_start=false", "data.eval_size=8", "generate.num_prompts=1", "tracking=none")
-        run(cfg, job={"run_dir": run_dir, "name": f"run_{name}", "overrides": [], "group": None})
+        run(cfg, Job(run_dir, f"run_{name}"))
         out[name] = run_dir
     out["base"] = Path(json.loads((out["a"] / "model" / "adapter_config.json").read_text())["base_model_name_or_path"])
     return out
@@ -314,7 +316,7 @@ def test_joint_trial_trains_its_experts_then_merges_them(cache_dir, tmp_path):
                     "data.eval_size=8", "generate.num_prompts=1")
     before = set((cache_dir / "merged_adapters").glob("*"))
     run_dir = tmp_path / "trial"
-    objective = run(cfg, job={"run_dir": run_dir, "name": "joint", "overrides": [], "group": None})
+    objective = run(cfg, Job(run_dir, "joint"))
 
     for name in ("qa", "chat"):
         adapter = json.loads((run_dir / "experts" / name / "model" / "adapter_config.json").read_text())
