@@ -20,7 +20,8 @@ PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
 def _run(argv: list, **kwargs) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=120, **kwargs)
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, argv))} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        command = " ".join(map(str, argv))
+        raise AssertionError(f"{command} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
 
 
@@ -46,9 +47,9 @@ def wheel(tmp_path_factory) -> Path:
 def venv(wheel, tmp_path_factory) -> Path:
     """A fresh venv with only the wheel installed; the dependencies are this venv's, seen through a .pth file."""
     venv = tmp_path_factory.mktemp("venv")
-    _run([sys.executable, "-m", "venv", "--without-pip", "--clear", venv])
+    _run([sys.executable, "-m", "venv", "--clear", venv])  # with its own pip (~4 s): `pip --python` needs pip 22.3
     python = venv / "bin" / "python"
-    _run([*PIP, "--python", python, "install", "--no-deps", "--no-index", wheel])
+    _run([python, *PIP[1:], "install", "--no-deps", "--no-index", wheel], env=_clean_env())
     # Written after the install, or pip would see this venv's (editable) llmsweep as already installed. A .pth line
     # only adds the directory: the .pth files in it, such as the editable install's, are not read.
     site = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env=_clean_env()).stdout
@@ -78,18 +79,25 @@ def test_wheel_holds_the_configs_sweeps_samples_and_plugins(wheel):
     expected = {f"llmsweep/conf/{p.relative_to(REPO / 'conf').as_posix()}" for p in (REPO / "conf").rglob("*.yaml")}
     expected |= {f"llmsweep/sweeps/{p.name}" for p in (REPO / "sweeps").glob("*.yaml")}
     expected |= {f"llmsweep/data/samples/{p.name}" for p in (REPO / "src/llmsweep/data/samples").glob("*.jsonl")}
-    expected |= {"llmsweep/models/chat_template.jinja", "hydra_plugins/llmsweep_sweeper/sweeper.py",
-                 "hydra_plugins/llmsweep_sweeper/search_path.py"}
+    expected |= {
+        "llmsweep/models/chat_template.jinja",
+        "hydra_plugins/llmsweep_sweeper/sweeper.py",
+        "hydra_plugins/llmsweep_sweeper/search_path.py",
+    }
     assert len(expected) > 40 and expected <= names, sorted(expected - names)
     # hydra_plugins stays a namespace package, shared with the other installed Hydra plugins
     assert "hydra_plugins/__init__.py" not in names
-    junk = [n for n in names if "__pycache__" in n or n.endswith((".pyc", "make_samples.py")) or n.startswith("tests/")]
+    tops = {n.split("/", 1)[0] for n in names}
+    assert {t for t in tops if not t.endswith(".dist-info")} == {"llmsweep", "hydra_plugins"}
+    junk = [n for n in names if "__pycache__" in n or n.endswith((".pyc", "make_samples.py"))]
     assert not junk
 
 
 def test_installed_wheel_is_what_runs(venv, tmp_path):
-    code = ("import llmsweep, hydra_plugins.llmsweep_sweeper as plugin; from llmsweep import paths; "
-            "print(llmsweep.__file__, plugin.__file__, paths.CONF_DIR, paths.SWEEPS_ROOT, paths.SAMPLES_DIR, sep='\\n')")
+    code = (
+        "import llmsweep, hydra_plugins.llmsweep_sweeper as plugin; from llmsweep import paths; print("
+        "llmsweep.__file__, plugin.__file__, paths.CONF_DIR, paths.SWEEPS_ROOT, paths.SAMPLES_DIR, sep='\\n')"
+    )
     files = [Path(line) for line in _app(venv, tmp_path, "python", "-c", code).splitlines()]
     assert len(files) == 5
     for f in files:
