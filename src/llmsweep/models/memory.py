@@ -432,33 +432,33 @@ def check_fits(cfg: DictConfig) -> Optional[Estimate]:
 # ---------------------------------------------------------------------------------------------- the docs table
 
 SEED_JOBS = [("polyglot_12.8b", "full"), ("solar", "dpo_qlora"), ("mixtral", "qlora"), ("mixtral", "lora")]
-SETUPS = [(40.0, 1), (80.0, 1), (40.0, 8), (80.0, 8)]
+GPUS = (1, 2, 4, 8)  # one node; more than one GPU: FSDP full shard
 
 
 def seed_table() -> str:
-    """docs/memory.md's table: the seeds' jobs on one or 8 A100s (40/80 GB), as `check_fits` sees them."""
+    """docs/memory.md's table: the seeds' jobs on 1-8 GPUs, as `check_fits` sees them (scale=full defaults)."""
     from hydra import compose, initialize_config_dir
 
     from llmsweep.config import register_configs
     from llmsweep.paths import CONF_DIR
 
     register_configs()
-    rows = ["| model | method | devices | weights | grads+optimizer | activations | other | total GB | fits |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| model | method | GPUs | weights | grads + optimizer | activations | other | GB per device "
+            "| A100-40GB | A100-80GB |", "|---|---|---|---|---|---|---|---|---|---|"]
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for model, method in SEED_JOBS:
             cfg = compose("train", overrides=["scale=full", f"model={model}", f"method={method}"])
-            for memory_gb, gpus in SETUPS:
-                OmegaConf.set_struct(cfg, False)
-                cfg.devices = OmegaConf.structured(DevicesConf(memory_gb=memory_gb, per_node=gpus))
+            OmegaConf.set_struct(cfg, False)
+            for gpus in GPUS:
+                cfg.devices = OmegaConf.structured(DevicesConf(per_node=gpus))
                 cfg.distributed = {"name": "fsdp" if gpus > 1 else "none"}
                 e = estimate_cfg(cfg)
                 p = {k: v / GB for k, v in e.parts.items()}
                 other = p.get("reference", 0) + p.get("fsdp buffers", 0) + p["runtime"]
-                where = f"{gpus} x A100-{memory_gb:g}GB" + (" FSDP" if gpus > 1 else "")
-                rows.append(f"| {model} | {method} | {where} | {p['weights']:.1f} | "
+                fit = ["yes" if e.total_gb <= memory else "**no**" for memory in (40, 80)]
+                rows.append(f"| {model} | {method} | {gpus}{' FSDP' if gpus > 1 else ''} | {p['weights']:.1f} | "
                             f"{p['gradients'] + p['optimizer']:.1f} | {p['activations']:.1f} | {other:.1f} | "
-                            f"{e.total_gb:.1f} | {'yes' if e.fits else '**no**'} |")
+                            f"{e.total_gb:.1f} | {fit[0]} | {fit[1]} |")
     return "\n".join(rows)
 
 
