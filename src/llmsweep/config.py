@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from llmsweep.models.memory import DevicesConf  # light: heavy imports only inside its functions
 from llmsweep.paths import SAMPLES_DIR, cache_root  # noqa: F401  (cache_root: re-exported for callers)
 
 
@@ -121,6 +122,15 @@ class CheckpointConf:
 
 
 @dataclass
+class DistributedConf:
+    """conf/distributed/*.yaml: how one trial runs over devices.per_node x devices.nodes processes."""
+
+    name: str = "none"  # none | ddp | fsdp | deepspeed
+    backend: Optional[str] = None  # torch.distributed backend; null: nccl with CUDA, gloo without
+    trainer: Dict[str, Any] = field(default_factory=dict)  # transformers.TrainingArguments fields of the mode
+
+
+@dataclass
 class TrainConf:
     model: ModelConf = MISSING
     method: MethodConf = MISSING
@@ -136,6 +146,8 @@ class TrainConf:
     trial: TrialConf = field(default_factory=TrialConf)
     checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
     judge: Dict[str, Any] = field(default_factory=lambda: {"name": "none", "_target_": None})  # conf/judge/*.yaml
+    distributed: DistributedConf = field(default_factory=DistributedConf)
+    devices: DevicesConf = field(default_factory=DevicesConf)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
 from llmsweep.jsonl import write_jsonl
+from llmsweep.ranks import is_writer
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +106,16 @@ class Run:
         self._tracker = None
 
     @property
+    def is_writer(self) -> bool:
+        """Rank 0 of a trial run as several processes (or the only process): it alone writes and tracks."""
+        return is_writer()
+
+    @property
     def tracker(self):
         if self._tracker is None:
-            from llmsweep.tracking.tracker import start_tracker
+            from llmsweep.tracking.tracker import NullTracker, start_tracker
 
-            self._tracker = start_tracker(self.cfg, self.run_dir, self.job, self.stage)
+            self._tracker = start_tracker(self.cfg, self.run_dir, self.job, self.stage) if self.is_writer else NullTracker()
         return self._tracker
 
     def trainer_callbacks(self) -> list:
@@ -122,7 +128,8 @@ class Run:
 
     def keep_only_if_best(self, *relpaths: str) -> None:
         """In a sweep, these outputs are deleted once the trial is not (or no longer) the study's best."""
-        (self.run_dir / KEEP_IF_BEST).write_text(json.dumps(list(relpaths)))
+        if self.is_writer:
+            (self.run_dir / KEEP_IF_BEST).write_text(json.dumps(list(relpaths)))
 
     def finish_tracking(self, summary: dict, state: str) -> None:
         if self._tracker is not None:
@@ -148,7 +155,9 @@ def write_metrics(run_dir: Path, metrics: dict) -> None:
 
 
 def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: Sequence[Control] = ()):
-    """Run `recipe` on `cfg` as one tracked run; returns its objective (one value, or a list)."""
+    """Run `recipe` on `cfg` as one tracked run; returns its objective (one value, or a list). In a trial run as
+    several processes every rank runs the recipe, and rank 0 alone writes, judges, tracks and returns the
+    objective (the other ranks return None)."""
     from llmsweep.tracking.accounting import DeviceClock
 
     job = job or Job.from_hydra()
@@ -156,7 +165,7 @@ def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: S
     recipe.check(cfg)  # bad inputs fail before torch is imported
     run = Run(cfg, job, recipe.stage, controls)
     run.run_dir.mkdir(parents=True, exist_ok=True)
-    clock = DeviceClock(run.run_dir)
+    clock = DeviceClock(run.run_dir) if run.is_writer else None
     from transformers import set_seed
 
     set_seed(cfg.seed)
@@ -164,8 +173,11 @@ def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: S
         outcome = recipe.run(cfg, run)
         stop = next((s for s in (c.stop(outcome.metrics) for c in run.controls) if s is not None), None)
         if stop is not None:
-            _finish_stopped(run, stop, outcome.metrics, clock)
+            if run.is_writer:
+                _finish_stopped(run, stop, outcome.metrics, clock)
             raise stop.error
+        if not run.is_writer:
+            return None
         objective = _finish(cfg, run, outcome, keys, clock)
     except BaseException:
         run.finish_tracking({}, "failed")

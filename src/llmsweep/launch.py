@@ -1,19 +1,34 @@
 """The launch layer: what a job gets from where it runs, handed to the run harness from outside the recipe.
 
-- SLURM: several tasks per job (one per GPU) get torch.distributed's RANK/WORLD_SIZE/MASTER_ADDR from
-  SLURM's variables (submitit's helper).
-- Preemption: a scheduler's signal stops the trainer at a step boundary with a checkpoint; in the main thread
-  the job then hands over to SLURM for a requeue (a sweep running trials in its threads does that itself).
-- Pruning: a sweep trial reports to its Optuna study and stops when pruned.
+- Processes: a trial declared on several devices (`devices.per_node` x `devices.nodes`, `distributed=ddp|fsdp`)
+  runs one process per device. On SLURM the job's tasks are those processes (the launcher's `tasks_per_node` and
+  `nodes`) and get torch.distributed's RANK/WORLD_SIZE/MASTER_ADDR from SLURM's variables (submitit's helper).
+  Anywhere else this job starts them with torchrun (`python -m llmsweep.launch RUN_DIR` on each rank) and waits.
+- Preemption: a scheduler's signal stops the trainer at a step boundary with a checkpoint (on every rank); in the
+  main thread the job then hands over to SLURM for a requeue (a sweep running trials in its threads does that).
+- Pruning: a sweep trial reports to its Optuna study (rank 0) and every rank stops when it is pruned.
+- Memory: a real checkpoint (scale=full) is checked against the declared devices before anything is loaded.
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+import logging
 import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from llmsweep.harness import Recipe, execute, objective_keys
+from llmsweep.errors import UserError
+from llmsweep.harness import Job, Recipe, execute, objective_keys
+from llmsweep.ranks import rank, world_size
+
+log = logging.getLogger(__name__)
+STATE = ".llmsweep"  # in the run dir: what the ranks of a torchrun launch read and write
 
 
 def export_distributed_env() -> None:
@@ -43,10 +58,120 @@ def run_job(recipe: Recipe, cfg: DictConfig):
     """One Hydra job of `recipe`: its objective, or the job requeued (preempted) / recorded pruned by the sweeper."""
     from llmsweep.training import preemption
 
+    n = 1
+    if recipe.stage == "train":
+        from llmsweep.training.distributed import check, processes
+
+        check(cfg)
+        n = processes(cfg)
+        if str(cfg.scale) == "full":
+            from llmsweep.models.memory import check_fits
+
+            check_fits(cfg)  # before any model is loaded or looked up
     export_distributed_env()
     try:
+        if n > 1 and world_size() == 1:
+            return _spawn_ranks(recipe, cfg)
         return execute(recipe, cfg, controls=controls_for(cfg, recipe.stage))
     except preemption.Preempted:
         if preemption.in_main_thread():
             preemption.hand_over()  # requeue and exit
         raise  # a trial in a sweep's worker thread: the sweep hands over once its trials stopped
+
+
+def _spawn_ranks(recipe: Recipe, cfg: DictConfig):
+    """torchrun with one process per device on this machine; rank 0's outcome becomes this job's."""
+    from llmsweep.training import preemption
+
+    n = int(cfg.devices.per_node)
+    if int(cfg.devices.nodes) > 1:
+        raise UserError(f"devices.nodes={cfg.devices.nodes} runs one trial over several machines: that needs SLURM "
+                        "(hydra/launcher=slurm_local or slurm_a100, whose tasks are the processes)")
+    job = Job.from_hydra()
+    state = job.run_dir / STATE
+    state.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, state / "config.yaml", resolve=True)
+    spec = {"recipe": f"{recipe.run.__module__}:RECIPE", "run_dir": str(job.run_dir), "name": job.name,
+            "overrides": list(job.overrides), "group": job.group}
+    (state / "job.json").write_text(json.dumps(spec))
+    (state / "outcome.json").unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}",
+           "-m", "llmsweep.launch", str(job.run_dir)]
+    log.info("starting %d processes: %s", n, " ".join(cmd[2:]))
+    signals = list(cfg.checkpoint.signals)
+    # torchrun ignores SIGUSR1/2 (its ranks install their own handlers); a signal to this job reaches the ranks
+    proc = subprocess.Popen(cmd, start_new_session=True, preexec_fn=_ignore_user_signals, env=_rank_env())
+    preemption.listen(signals)
+    preemption.forward_to(proc.pid)
+    try:
+        code = proc.wait()
+    except BaseException:  # Ctrl-C, or the sweep stopping: the ranks stop too
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait()
+        raise
+    finally:
+        preemption.forward_to(None)
+        if preemption.caught() is None:
+            preemption.stop_listening()
+    outcome_file = state / "outcome.json"
+    if preemption.caught() is not None:
+        raise preemption.Preempted("the ranks checkpointed")
+    if not outcome_file.exists():
+        raise RuntimeError(f"the {n} processes of this trial exited {code} without a result (their output is above)")
+    outcome = json.loads(outcome_file.read_text())
+    if outcome["state"] == "finished":
+        return outcome["objective"]
+    if outcome["state"] == "pruned":
+        import optuna
+
+        raise optuna.TrialPruned(outcome["message"])
+    if outcome["state"] == "preempted":
+        raise preemption.Preempted(outcome["message"])
+    raise (UserError if outcome.get("user_error") else RuntimeError)(f"rank 0: {outcome['message']}")
+
+
+def _ignore_user_signals() -> None:
+    for sig in (signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def _rank_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")  # torchrun's default too; said here so it is not a warning
+    return env
+
+
+def rank_main(run_dir: str) -> int:
+    """One rank of a torchrun launch: the job's resolved config, its recipe, the harness; rank 0 reports."""
+    from llmsweep.training import preemption
+
+    logging.basicConfig(level=logging.INFO, format=f"[rank {rank()}][%(name)s][%(levelname)s] - %(message)s")
+    state = Path(run_dir) / STATE
+    cfg = OmegaConf.load(state / "config.yaml")
+    spec = json.loads((state / "job.json").read_text())
+    module, attr = spec["recipe"].split(":")
+    recipe = getattr(importlib.import_module(module), attr)
+    job = Job(Path(spec["run_dir"]), spec["name"], tuple(spec["overrides"]), spec["group"])
+    try:
+        outcome = {"state": "finished", "objective": execute(recipe, cfg, job, controls_for(cfg, recipe.stage))}
+    except preemption.Preempted as e:
+        outcome = {"state": "preempted", "message": str(e)}
+    except UserError as e:
+        outcome = {"state": "failed", "message": str(e), "user_error": True}
+    except Exception as e:
+        if type(e).__name__ == "TrialPruned":
+            outcome = {"state": "pruned", "message": str(e)}
+        else:
+            log.exception("rank %d failed", rank())
+            outcome = {"state": "failed", "message": f"{type(e).__name__}: {e}"}
+    if rank() == 0:
+        (state / "outcome.json").write_text(json.dumps(outcome))
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(rank_main(sys.argv[1]))

@@ -23,7 +23,8 @@ def trial_handle(trial_cfg: DictConfig):
 
 
 class PruningCallback(TrainerCallback):
-    """Reports `eval_<metric>` after each evaluation; on a prune decision training stops."""
+    """Reports `eval_<metric>` after each evaluation; on a prune decision training stops. In a distributed
+    trial only rank 0 holds the Optuna trial (`trial=None` elsewhere) and every rank follows its decision."""
 
     def __init__(self, trial, metric: str):
         self.trial = trial
@@ -32,11 +33,16 @@ class PruningCallback(TrainerCallback):
         self.last_value: float | None = None
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        from llmsweep.training.distributed import agree
+
         if not metrics or self.key not in metrics:
             return
         self.last_value = float(metrics[self.key])
-        self.trial.report(self.last_value, state.global_step)
-        if state.global_step > 0 and self.trial.should_prune():
+        prune = False
+        if self.trial is not None:
+            self.trial.report(self.last_value, state.global_step)
+            prune = state.global_step > 0 and self.trial.should_prune()
+        if agree(prune):
             self.pruned_at = state.global_step
             control.should_training_stop = True
 
@@ -46,7 +52,9 @@ class PruningControl:
     `optuna.TrialPruned` (the sweeper records the trial PRUNED) once Optuna pruned it."""
 
     def __init__(self, trial_cfg: DictConfig, metric: str):
-        self.callback = PruningCallback(trial_handle(trial_cfg), metric)
+        from llmsweep.ranks import is_writer
+
+        self.callback = PruningCallback(trial_handle(trial_cfg) if is_writer() else None, metric)
         self.number = trial_cfg.number
 
     def trainer_callback(self):

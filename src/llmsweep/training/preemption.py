@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # Process-wide: Python delivers signals to the main thread, while trials may run in a sweep's threads.
 _caught: int | None = None
 _previous: dict[int, object] = {}
+_forward_to: int | None = None  # a process group (a trial's ranks under torchrun) that gets the signal too
 
 
 class Preempted(Exception):
@@ -65,6 +66,17 @@ def _on_signal(signum, frame) -> None:
     if _caught is None:
         log.warning("caught %s: checkpointing at the end of this step", signal.Signals(signum).name)
     _caught = signum
+    if _forward_to is not None:  # the ranks checkpoint; this process requeues once they stopped
+        try:
+            os.killpg(_forward_to, signal.SIGUSR1)
+        except ProcessLookupError:
+            pass
+
+
+def forward_to(process_group: int | None) -> None:
+    """Pass caught signals on to `process_group` (as SIGUSR1, which torchrun itself ignores there) until None."""
+    global _forward_to
+    _forward_to = process_group
 
 
 def callback():
@@ -72,9 +84,12 @@ def callback():
     (Built on demand: the sweep process imports this module without transformers.)"""
     from transformers import TrainerCallback
 
+    from llmsweep.training.distributed import agree
+
     class PreemptionCallback(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
-            if _caught is not None:
+            # every rank of a distributed run stops at the same step, whichever rank got the signal
+            if agree(_caught is not None):
                 control.should_save = True
                 control.should_training_stop = True
 

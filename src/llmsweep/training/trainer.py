@@ -18,9 +18,12 @@ from llmsweep.errors import UserError
 
 def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_name: str):
     """trl's own config from `trainer` (shared TrainingArguments) overlaid with `method.args`."""
+    from llmsweep.training.distributed import trainer_settings
+
     fields = {
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         **OmegaConf.to_container(cfg.method.args, resolve=True),
+        **trainer_settings(cfg),  # DDP / FSDP / DeepSpeed, when the trial runs as several processes
     }
     fields.update(
         output_dir=str(run_dir / "checkpoints"),

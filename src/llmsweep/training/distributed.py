@@ -1,0 +1,60 @@
+"""One trial over several processes: which rank this is, the trainer's own DDP / FSDP / DeepSpeed settings
+(`conf/distributed/`), and agreement between ranks on when to stop.
+
+Processes are started by torchrun (locally, `llmsweep.launch`) or by SLURM's tasks (submitit); either way
+torch.distributed's variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT) are set before the trainer
+starts, and transformers/accelerate set up the process group from them.
+"""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig, OmegaConf
+
+from llmsweep.errors import UserError
+from llmsweep.ranks import world_size
+
+
+def processes(cfg: DictConfig) -> int:
+    """Processes one trial runs as: one per declared device."""
+    devices = cfg.get("devices")
+    return int(devices.per_node) * int(devices.nodes) if devices is not None else 1
+
+
+def check(cfg: DictConfig) -> None:
+    """The distributed mode and the declared devices agree; DeepSpeed is there when asked for."""
+    mode = str(cfg.distributed.name)
+    n = processes(cfg)
+    if mode == "none" and n > 1:
+        raise UserError(f"devices.per_node x devices.nodes = {n} processes but distributed=none: "
+                        "add distributed=ddp or distributed=fsdp (or set devices.per_node=1)")
+    if mode == "deepspeed":
+        import importlib.util
+
+        if importlib.util.find_spec("deepspeed") is None:
+            raise UserError("distributed=deepspeed needs DeepSpeed and CUDA GPUs: `pip install deepspeed` on the cluster "
+                            "(it is not installed here; use distributed=fsdp on CPU)")
+
+
+def trainer_settings(cfg: DictConfig) -> dict:
+    """transformers.TrainingArguments fields of the distributed mode (merged over `trainer` and `method.args`)."""
+    dist = cfg.get("distributed")
+    if dist is None or str(dist.name) == "none" or world_size() == 1:
+        return {}
+    fields = OmegaConf.to_container(dist.trainer, resolve=True) or {}
+    import torch
+
+    fields.setdefault("ddp_backend", dist.backend or ("nccl" if torch.cuda.is_available() else "gloo"))
+    return fields
+
+
+def agree(flag: bool) -> bool:
+    """True on every rank when it is true on any (a signal caught by one rank, a prune decided by rank 0), so all
+    ranks stop at the same step; outside a process group, the flag itself."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    t = torch.tensor([1 if flag else 0], dtype=torch.int32)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
