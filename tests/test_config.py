@@ -142,11 +142,13 @@ def test_one_registration_serves_every_app_and_each_apps_own_sections_come_first
 
 def test_merge_cfg_job_takes_any_mergekit_method_without_importing_mergekit():
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "merge.py", "merge.method=della", "merge.model_parameters=[{epsilon: 0.1}]", "--cfg", "job"],
+        [sys.executable, "-X", "importtime", "merge.py", "merge.method=della",
+         "merge.model_parameters=[{epsilon: 0.1}]", "--cfg", "job"],
         cwd=REPO, env=cli_env(REPO), capture_output=True, text=True, check=True,
     )
     assert "method: della" in proc.stdout and "epsilon: 0.1" in proc.stdout
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    times = [x for x in proc.stderr.splitlines() if x.startswith("import time:")]
+    imported = {x.split("|")[-1].strip().split(".")[0] for x in times}
     heavy = imported & {"mergekit", "torch", "transformers", "peft", "wandb"}
     assert not heavy, f"--cfg job imported {heavy}"
 
@@ -154,8 +156,9 @@ def test_merge_cfg_job_takes_any_mergekit_method_without_importing_mergekit():
 def test_unknown_merge_method_lists_mergekits_registered_ones(cache_dir, tmp_path):
     import mergekit.merge_methods as mm
 
-    proc = subprocess.run([sys.executable, "merge.py", "merge.method=lineer", "merge.models=[a,b]", "tracking=none", f"hydra.run.dir={tmp_path}"],
-                          cwd=REPO, env=cli_env(cache_dir), capture_output=True, text=True, timeout=120)
+    argv = [sys.executable, "merge.py", "merge.method=lineer", "merge.models=[a,b]", "tracking=none",
+            f"hydra.run.dir={tmp_path}"]
+    proc = subprocess.run(argv, cwd=REPO, env=cli_env(cache_dir), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     (line,) = [x for x in proc.stderr.splitlines() if "merge.method=lineer" in x]
     valid = line.split("Valid: ", 1)[1].split(". Fix", 1)[0].split(", ")

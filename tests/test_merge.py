@@ -92,18 +92,21 @@ RECIPES = {
     "ties_filters": (["merge=ties", "merge.weights=[[{filter: mlp, value: 0.5}, {value: 0}], [0.2, 0.6, 1]]",
                       "merge.densities=[{filter: self_attn, value: 0.3}, [0.9, 0.5]]"],
                      {"merge_method": "ties", "base_model": "BASE", "parameters": {"normalize": True},
-                      "models": [{"model": "A", "parameters": {"weight": [{"filter": "mlp", "value": 0.5}, {"value": 0}],
-                                                               "density": {"filter": "self_attn", "value": 0.3}}},
+                      "models": [{"model": "A",
+                                  "parameters": {"weight": [{"filter": "mlp", "value": 0.5}, {"value": 0}],
+                                                 "density": {"filter": "self_attn", "value": 0.3}}},
                                  {"model": "B", "parameters": {"weight": [0.2, 0.6, 1], "density": [0.9, 0.5]}}]}),
     # ... and per-filter gradients of a shared parameter, as in mergekit's examples/gradient-slerp.yml
-    "slerp_filters": (["merge=slerp", "merge.t=[{filter: self_attn, value: [0, 0.5, 1]}, {filter: mlp, value: [1, 0.5, 0]}, {value: 0.5}]"],
+    "slerp_filters": (["merge=slerp", "merge.t=[{filter: self_attn, value: [0, 0.5, 1]}, "
+                                        "{filter: mlp, value: [1, 0.5, 0]}, {value: 0.5}]"],
                       {"merge_method": "slerp", "base_model": "A", "models": [{"model": "A"}, {"model": "B"}],
-                       "parameters": {"t": [{"filter": "self_attn", "value": [0, 0.5, 1]}, {"filter": "mlp", "value": [1, 0.5, 0]},
-                                            {"value": 0.5}]}}),
+                       "parameters": {"t": [{"filter": "self_attn", "value": [0, 0.5, 1]},
+                                            {"filter": "mlp", "value": [1, 0.5, 0]}, {"value": 0.5}]}}),
     # a global setting of a per-model parameter is every model's default; merge.model_parameters sets any other one
     "linear_global_weight": (["merge=linear", "+merge.parameters.weight=[{filter: mlp, value: 0.8}, {value: 0.5}]",
                               "merge.model_parameters=[{weight: 0.2}, {}]"],
-                             {"merge_method": "linear", "parameters": {"normalize": True, "weight": [{"filter": "mlp", "value": 0.8}, {"value": 0.5}]},
+                             {"merge_method": "linear", "parameters": {
+                                 "normalize": True, "weight": [{"filter": "mlp", "value": 0.8}, {"value": 0.5}]},
                               "models": [{"model": "A", "parameters": {"weight": 0.2}}, {"model": "B"}]}),
     "della": (["merge=ties", "merge.method=della", "merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]",
                "merge.model_parameters=[{epsilon: 0.1}, {epsilon: [0.05, 0.2]}]"],

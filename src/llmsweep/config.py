@@ -184,7 +184,8 @@ def register_configs() -> None:
     """The schemas of every app (train_schema, merge_schema, serve_schema) and the resolvers their YAML uses."""
     from llmsweep.merging.config import MergeRunConf  # imports this module: a top-level import would be circular
 
-    for name, fn in (("samples", lambda name: str(SAMPLES_DIR / name)), ("per_scale", _per_scale), ("app_groups", _app_groups)):
+    resolvers = {"samples": lambda name: str(SAMPLES_DIR / name), "per_scale": _per_scale, "app_groups": _app_groups}
+    for name, fn in resolvers.items():
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
     cs = ConfigStore.instance()

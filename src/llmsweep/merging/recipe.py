@@ -75,7 +75,8 @@ def method_spec(method: str):
 
 
 def require_models(m: DictConfig) -> None:
-    """The cheap checks of a mergekit recipe, before torch: inputs given, then a method mergekit knows."""
+    """The cheap checks of a mergekit recipe: inputs given (before torch is imported), then a method mergekit
+    knows (its registry imports torch, but no model is read yet)."""
     if len(m.models) == 0:
         raise UserError(f"merge={m.method} needs merge.models: a list of run dirs or model dirs, e.g. merge.models=[outputs/a,outputs/b]")
     check_method(m)
@@ -88,7 +89,6 @@ def validate(m: DictConfig) -> dict:
     method = str(m.method)
     spec = method_spec(method)
     params = {p.name: p for p in spec.parameters}
-    shared_names = [p.name for p in spec.shared_parameters]
     input_names = [p.name for p in spec.input_parameters]
     n = len(m.models)
     c = spec.contract
@@ -100,7 +100,8 @@ def validate(m: DictConfig) -> dict:
     shared: dict[str, Any] = {}
     for k, v in (_plain(m.parameters) or {}).items():
         if k not in params:
-            raise UserError(f"merge.parameters.{k}: not a parameter of mergekit's {method} (it takes: {', '.join(params) or 'none'})")
+            takes = ", ".join(params) or "none"
+            raise UserError(f"merge.parameters.{k}: not a parameter of mergekit's {method} (it takes: {takes})")
         shared[k] = _check(params[k], v, f"merge.parameters.{k}")
     if m.t is not None:
         if "t" in params:
@@ -112,12 +113,14 @@ def validate(m: DictConfig) -> dict:
     given = _plain(m.model_parameters)
     if given is not None:
         if len(given) != n:
-            raise UserError(f"merge.model_parameters has {len(given)} entries but merge.models has {n}: give one mapping per model")
+            raise UserError(f"merge.model_parameters has {len(given)} entries but merge.models has {n}: "
+                            "give one mapping per model")
         for i, entry in enumerate(given):
             for k, v in (entry or {}).items():
                 if k not in input_names:
-                    raise UserError(f"merge.model_parameters[{i}].{k}: not a per-model parameter of mergekit's {method} "
-                                    f"(it takes: {', '.join(input_names) or 'none'}; shared ones go in merge.parameters)")
+                    takes = ", ".join(input_names) or "none"
+                    raise UserError(f"merge.model_parameters[{i}].{k}: not a per-model parameter of mergekit's "
+                                    f"{method} (it takes: {takes}; shared ones go in merge.parameters)")
                 per_model[i][k] = _check(params[k], v, f"merge.model_parameters[{i}].{k}")
     for ours, theirs in PER_MODEL.items():
         values = _plain(m[ours])
@@ -130,7 +133,8 @@ def validate(m: DictConfig) -> dict:
             raise UserError(f"merge.{ours} has {len(values)} entries but merge.models has {n}: give one per model")
         for i, v in enumerate(values):
             if theirs in per_model[i]:
-                raise UserError(f"merge.{ours}[{i}] and merge.model_parameters[{i}].{theirs} both set {theirs}: give it once")
+                raise UserError(f"merge.{ours}[{i}] and merge.model_parameters[{i}].{theirs} both set {theirs}: "
+                                "give it once")
             per_model[i][theirs] = _check(params[theirs], v, f"merge.{ours}[{i}]")
     if "weight" in input_names and "weight" not in shared:  # mergekit requires it; our default is uniform
         for p in per_model:
