@@ -63,13 +63,13 @@ def main() -> None:
     from mergekit.merge import run_merge
     from mergekit.options import MergeOptions
 
-    from llmsweep.merging.config import register_merge_configs
+    from llmsweep.config import register_configs
     from llmsweep.merging.merge import merge
 
     with tempfile.TemporaryDirectory(dir=args.tmp) as d:
         tmp = Path(d)
         paths, n_params = make_models(tmp, args.hidden, args.layers)
-        register_merge_configs()
+        register_configs()
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("merge", overrides=[
                 "merge=dare_ties", f"merge.models=[{paths['a']},{paths['b']}]", f"merge.base_model={paths['base']}",

@@ -120,3 +120,46 @@ def test_typo_in_a_key_fails_before_any_work(cache_dir):
 def test_unknown_scale_lists_the_valid_ones(cache_dir):
     proc = run_cli(cache_dir, "scale=huge", check=False)
     assert proc.returncode != 0 and "tiny" in proc.stderr and "full" in proc.stderr
+
+
+def _compose(app: str, *overrides: str):
+    from hydra import compose, initialize_config_dir
+
+    from llmsweep.config import register_configs
+
+    register_configs()  # one registration: every app's schema and the resolvers
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return compose(app, overrides=list(overrides))
+
+
+def test_one_registration_serves_every_app_and_each_apps_own_sections_come_first():
+    train, merge, serve = _compose("train"), _compose("merge"), _compose("serve", "run_dir=x")
+    assert list(train)[:3] == ["model", "method", "data"] and list(merge)[:2] == ["merge", "data"]
+    assert serve.run_dir == "x" and serve.model_name == "x"
+    shared = ["data", "tracking", "scale", "seed", "objective", "cache_dir", "trainer", "generate", "trial", "judge"]
+    assert all(k in train and k in merge for k in shared)
+
+
+def test_merge_cfg_job_takes_any_mergekit_method_without_importing_mergekit():
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "merge.py", "merge.method=della",
+         "merge.model_parameters=[{epsilon: 0.1}]", "--cfg", "job"],
+        cwd=REPO, env=cli_env(REPO), capture_output=True, text=True, check=True,
+    )
+    assert "method: della" in proc.stdout and "epsilon: 0.1" in proc.stdout
+    times = [x for x in proc.stderr.splitlines() if x.startswith("import time:")]
+    imported = {x.split("|")[-1].strip().split(".")[0] for x in times}
+    heavy = imported & {"mergekit", "torch", "transformers", "peft", "wandb"}
+    assert not heavy, f"--cfg job imported {heavy}"
+
+
+def test_unknown_merge_method_lists_mergekits_registered_ones(cache_dir, tmp_path):
+    import mergekit.merge_methods as mm
+
+    argv = [sys.executable, "merge.py", "merge.method=lineer", "merge.models=[a,b]", "tracking=none",
+            f"hydra.run.dir={tmp_path}"]
+    proc = subprocess.run(argv, cwd=REPO, env=cli_env(cache_dir), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if "merge.method=lineer" in x]
+    valid = line.split("Valid: ", 1)[1].split(". Fix", 1)[0].split(", ")
+    assert set(valid) == {m.spec.name for m in mm.registered_methods()} | {"moe"}

@@ -54,9 +54,9 @@ def full_models(runs, tmp_path_factory) -> dict:
 def merge_cfg(cache_dir: Path, *overrides: str):
     from hydra import compose, initialize_config_dir
 
-    from llmsweep.merging.config import register_merge_configs
+    from llmsweep.config import register_configs
 
-    register_merge_configs()
+    register_configs()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         return compose("merge", overrides=[f"cache_dir={cache_dir}", "tracking=none", *overrides])
 
@@ -90,6 +90,31 @@ RECIPES = {
     "task_arithmetic": (["merge=task_arithmetic", "merge.weights=[0.5,0.8]"],
                         {"merge_method": "task_arithmetic", "base_model": "BASE",
                          "models": [{"model": "A", "parameters": {"weight": 0.5}}, {"model": "B", "parameters": {"weight": 0.8}}]}),
+    # every form of a mergekit parameter setting (issue 17.9): per-filter lists as in mergekit's examples/ties.yml
+    "ties_filters": (["merge=ties", "merge.weights=[[{filter: mlp, value: 0.5}, {value: 0}], [0.2, 0.6, 1]]",
+                      "merge.densities=[{filter: self_attn, value: 0.3}, [0.9, 0.5]]"],
+                     {"merge_method": "ties", "base_model": "BASE", "parameters": {"normalize": True},
+                      "models": [{"model": "A",
+                                  "parameters": {"weight": [{"filter": "mlp", "value": 0.5}, {"value": 0}],
+                                                 "density": {"filter": "self_attn", "value": 0.3}}},
+                                 {"model": "B", "parameters": {"weight": [0.2, 0.6, 1], "density": [0.9, 0.5]}}]}),
+    # ... and per-filter gradients of a shared parameter, as in mergekit's examples/gradient-slerp.yml
+    "slerp_filters": (["merge=slerp", "merge.t=[{filter: self_attn, value: [0, 0.5, 1]}, "
+                                        "{filter: mlp, value: [1, 0.5, 0]}, {value: 0.5}]"],
+                      {"merge_method": "slerp", "base_model": "A", "models": [{"model": "A"}, {"model": "B"}],
+                       "parameters": {"t": [{"filter": "self_attn", "value": [0, 0.5, 1]},
+                                            {"filter": "mlp", "value": [1, 0.5, 0]}, {"value": 0.5}]}}),
+    # a global setting of a per-model parameter is every model's default; merge.model_parameters sets any other one
+    "linear_global_weight": (["merge=linear", "+merge.parameters.weight=[{filter: mlp, value: 0.8}, {value: 0.5}]",
+                              "merge.model_parameters=[{weight: 0.2}, {}]"],
+                             {"merge_method": "linear", "parameters": {
+                                 "normalize": True, "weight": [{"filter": "mlp", "value": 0.8}, {"value": 0.5}]},
+                              "models": [{"model": "A", "parameters": {"weight": 0.2}}, {"model": "B"}]}),
+    "della": (["merge=ties", "merge.method=della", "merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]",
+               "merge.model_parameters=[{epsilon: 0.1}, {epsilon: [0.05, 0.2]}]"],
+              {"merge_method": "della", "base_model": "BASE", "parameters": {"normalize": True},
+               "models": [{"model": "A", "parameters": {"weight": 0.6, "density": 0.5, "epsilon": 0.1}},
+                          {"model": "B", "parameters": {"weight": 0.4, "density": 0.7, "epsilon": [0.05, 0.2]}}]}),
 }
 
 
@@ -182,6 +207,11 @@ def test_mismatched_inputs_fail_before_any_tensor_work(case, expect, runs, tmp_p
     (["merge=dare_ties", "merge.densities=[lots,0.5]"], "merge.densities[0]='lots'"),
     (["merge=ties", "+merge.parameters.strength=2"], "merge.parameters.strength: not a parameter of mergekit's ties"),
     (["merge=linear", "merge.models=[/nonexistent/run]"], "'/nonexistent/run' is not a run dir"),
+    (["merge=linear", "merge.method=lineer"], "merge.method=lineer: not a merge method of mergekit"),
+    (["merge=ties", "merge.weights=[[[0.5]],1]"], "merge.weights[0]=[[0.5]]: not a mergekit parameter setting"),
+    (["merge=ties", "merge.weights=[[{filter: mlp, value: lots}],1]"], "Input should be a valid number"),
+    (["merge=ties", "merge.model_parameters=[{t: 0.5}, {}]"], "merge.model_parameters[0].t: not a per-model parameter"),
+    (["merge=ties", "merge.model_parameters=[{weight: 0.5}, {}]", "merge.weights=[1,1]"], "both set weight"),
     (["merge=moe", "moe_same_prompts"], "same prompts"),
     (["merge=moe", "moe_one_expert"], "at least two merge.experts"),
 ])

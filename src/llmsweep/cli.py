@@ -11,9 +11,9 @@ from omegaconf import DictConfig
 
 from llmsweep import paths
 from llmsweep.errors import UserError
-from llmsweep.merging.config import register_merge_configs
+from llmsweep.config import register_configs
 
-register_merge_configs()  # train_schema and merge_schema
+register_configs()  # every schema (train, merge, serve) and the resolvers
 
 CONF_DIR = str(paths.CONF_DIR)
 

@@ -8,10 +8,8 @@ Fields that belong to trl, peft or transformers are passed through as plain mapp
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -21,29 +19,29 @@ from llmsweep.models.memory import DevicesConf  # light: heavy imports only insi
 from llmsweep.paths import SAMPLES_DIR, cache_root  # noqa: F401  (cache_root: re-exported for callers)
 
 
-class _Choice(str, Enum):
+class Choice(str, Enum):
     """Enum whose str() is its value, so `str(cfg.scale) == "tiny"`."""
 
     def __str__(self) -> str:
         return self.value
 
 
-class Scale(_Choice):
+class Scale(Choice):
     tiny = "tiny"  # build the architecture from its config class at a tiny shape, local tokenizer
     full = "full"  # load the named checkpoint
 
 
-class Recipe(_Choice):
+class Recipe(Choice):
     sft = "sft"
     dpo = "dpo"
 
 
-class DataFormat(_Choice):
+class DataFormat(Choice):
     dolly = "dolly"  # {"instruction","context","response","category"}
     prefs = "prefs"  # {"prompt","chosen","rejected"}
 
 
-class Backend(_Choice):
+class Backend(Choice):
     wandb = "wandb"
     none = "none"
 
@@ -131,21 +129,33 @@ class DistributedConf:
 
 
 @dataclass
-class TrainConf:
-    model: ModelConf = MISSING
-    method: MethodConf = MISSING
-    data: DataConf = MISSING
+class RunConf:
+    """What every run kind shares (train.py, merge.py): its data, tracking, seed, objective and evaluation.
+    A run kind's own main sections come from a head dataclass listed after it (`class TrainConf(RunConf,
+    _TrainHead)`) so that they print first in `--cfg job`; its other fields follow these."""
+
+    data: DataConf = MISSING  # training data and its eval split (a merge: the eval split and answer prompts)
     tracking: TrackingConf = MISSING
     scale: Scale = Scale.tiny
     seed: int = 42
     objective: Any = "eval_loss"  # metrics.json key (or list of keys) returned to the sweeper
     cache_dir: str = "~/.cache/llmsweep"
-    trainer: Dict[str, Any] = field(default_factory=dict)  # transformers.TrainingArguments fields shared by all recipes
-    tiny_base: TinyBaseConf = field(default_factory=TinyBaseConf)
+    trainer: Dict[str, Any] = field(default_factory=dict)  # transformers.TrainingArguments fields (per scale)
     generate: GenerateConf = field(default_factory=GenerateConf)
     trial: TrialConf = field(default_factory=TrialConf)
-    checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
     judge: Dict[str, Any] = field(default_factory=lambda: {"name": "none", "_target_": None})  # conf/judge/*.yaml
+
+
+@dataclass
+class _TrainHead:
+    model: ModelConf = MISSING
+    method: MethodConf = MISSING
+
+
+@dataclass
+class TrainConf(RunConf, _TrainHead):  # dataclass fields follow the reversed MRO: the head's print first
+    tiny_base: TinyBaseConf = field(default_factory=TinyBaseConf)
+    checkpoint: CheckpointConf = field(default_factory=CheckpointConf)
     distributed: DistributedConf = field(default_factory=DistributedConf)
     devices: DevicesConf = field(default_factory=DevicesConf)
 
@@ -183,13 +193,14 @@ def _app_groups(*extra: str, _root_: Any) -> str:
 
 
 def register_configs() -> None:
-    if not OmegaConf.has_resolver("samples"):
-        OmegaConf.register_new_resolver("samples", lambda name: str(SAMPLES_DIR / name))
-    if not OmegaConf.has_resolver("per_scale"):
-        OmegaConf.register_new_resolver("per_scale", _per_scale)
-    if not OmegaConf.has_resolver("app_groups"):
-        OmegaConf.register_new_resolver("app_groups", _app_groups)
+    """The schemas of every app (train_schema, merge_schema, serve_schema) and the resolvers their YAML uses."""
+    from llmsweep.merging.config import MergeRunConf  # imports this module: a top-level import would be circular
+
+    resolvers = {"samples": lambda name: str(SAMPLES_DIR / name), "per_scale": _per_scale, "app_groups": _app_groups}
+    for name, fn in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn)
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConf)
+    cs.store(name="merge_schema", node=MergeRunConf)
     cs.store(name="serve_schema", node=ServeConf)
-

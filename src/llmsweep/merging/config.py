@@ -1,8 +1,11 @@
-"""Schema of `merge.py`'s composed config. Light imports only (`merge.py --cfg job` must not load torch).
+"""Schema of `merge.py`'s composed config. Light imports only (`merge.py --cfg job` must not load torch,
+nor mergekit: `merge.method` is checked against mergekit's own registry when the run starts, recipe.py).
 
 The recipe fields (`merge.*`) are ours only where mergekit's YAML is per-model (weights, densities) so
 that a sweep can address them as `merge.weights.0`; everything else mergekit takes as it is through
-`merge.parameters` and is validated by mergekit's own pydantic models before any tensor is read.
+`merge.parameters` / `merge.model_parameters`. Every value may be any form of mergekit's parameter settings
+(a scalar, a gradient list, `{filter, value}` conditions or a list of them); each is checked against the
+method's spec before any tensor is read.
 """
 
 from __future__ import annotations
@@ -10,28 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from llmsweep.config import DataConf, GenerateConf, Scale, TrackingConf, TrialConf, _Choice, register_configs
+from llmsweep.config import Choice, RunConf
+
+MOE = "moe"  # our method next to mergekit's registered ones: mergekit's MoE builder (merging/moe.py)
 
 
-class MergeMethod(_Choice):
-    linear = "linear"
-    slerp = "slerp"
-    ties = "ties"
-    dare_ties = "dare_ties"
-    task_arithmetic = "task_arithmetic"
-    moe = "moe"
-
-
-class GateMode(_Choice):
+class GateMode(Choice):
     hidden = "hidden"  # hidden states of each expert's prompts, per layer (mergekit's default)
     cheap_embed = "cheap_embed"  # mean token embedding of the prompts, same for every layer
     random = "random"
 
 
-class Keep(_Choice):
+class Keep(Choice):
     best = "best"  # in a sweep: only the best trial so far keeps its merged weights
     all = "all"
     none = "none"
@@ -46,13 +41,16 @@ class ExpertConf:
 
 @dataclass
 class MergeConf:
-    method: MergeMethod = MISSING
+    method: str = MISSING  # a merge method registered in mergekit (linear, slerp, ties, della, ...) or moe
     models: List[str] = field(default_factory=list)  # run dirs, LoRA adapter dirs or model dirs
     base_model: Optional[str] = None  # null: the adapters' common base (ties, dare_ties, task_arithmetic, moe)
-    weights: Optional[List[Any]] = None  # one per model; an entry may be a list (a gradient over layers)
+    # per-model settings, one entry per model: a number, a gradient over layers ([0, 0.5, 1]) or filters
+    # ([{filter: mlp, value: 0.5}, {value: 0}]), as in mergekit's YAML
+    weights: Optional[List[Any]] = None
     densities: Optional[List[Any]] = None  # ties / dare_ties: fraction of each task vector kept
-    t: Optional[Any] = None  # slerp: 0 = models[0], 1 = models[1]; a list is a gradient over layers
+    t: Optional[Any] = None  # slerp: 0 = models[0], 1 = models[1]; a gradient or filters like a weight
     parameters: Dict[str, Any] = field(default_factory=dict)  # mergekit global parameters (normalize, lambda, ...)
+    model_parameters: Optional[List[Dict[str, Any]]] = None  # one mapping per model: its other mergekit parameters
     dtype: str = "float32"
     # MoE (method=moe): experts and their router
     experts: List[ExpertConf] = field(default_factory=list)
@@ -85,22 +83,13 @@ class JointConf:
 
 
 @dataclass
-class MergeRunConf:
+class _MergeHead:
     merge: MergeConf = MISSING
-    data: DataConf = MISSING  # its eval split gives eval_loss; its prompts the answers
-    tracking: TrackingConf = MISSING
-    scale: Scale = Scale.tiny
-    seed: int = 42  # mergekit's random seed (dare_ties drops, random gates)
-    objective: Any = "eval_loss"
-    cache_dir: str = "~/.cache/llmsweep"  # LoRA inputs merged into their base are cached here
-    trainer: Dict[str, Any] = field(default_factory=dict)  # TrainingArguments fields for evaluation (per scale)
+
+
+@dataclass
+class MergeRunConf(RunConf, _MergeHead):  # merge prints first (see RunConf)
+    # RunConf's data: its eval split gives eval_loss, its prompts the answers; seed: mergekit's random seed
+    # (dare_ties drops, random gates); cache_dir: LoRA inputs merged into their base; trainer: evaluation fields
     eval: EvalConf = field(default_factory=EvalConf)
-    generate: GenerateConf = field(default_factory=GenerateConf)
     joint: JointConf = field(default_factory=JointConf)
-    trial: TrialConf = field(default_factory=TrialConf)
-    judge: Dict[str, Any] = field(default_factory=lambda: {"name": "none", "_target_": None})  # conf/judge/*.yaml
-
-
-def register_merge_configs() -> None:
-    register_configs()  # resolvers shared with train.py (samples, per_scale)
-    ConfigStore.instance().store(name="merge_schema", node=MergeRunConf)

@@ -15,6 +15,7 @@ from llmsweep.config import cache_root
 from llmsweep.errors import UserError
 from llmsweep.merging import inputs as inp
 from llmsweep.merging import moe, recipe
+from llmsweep.merging.config import MOE
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def plan(m: DictConfig) -> tuple[list[inp.Input], inp.Input | None, dict | None]
     Reads configs and safetensors headers only, no tensors. Returns (models, base, checked parameters)."""
     method = str(m.method)
     checked = None
-    if method == "moe":
+    if method == MOE:
         moe.validate(m)
         models = [inp.resolve(e.path, f"merge.experts[{i}]") for i, e in enumerate(m.experts)]
         base = inp.resolve(m.base_model, "merge.base_model") if m.base_model else (
@@ -54,6 +55,8 @@ def plan(m: DictConfig) -> tuple[list[inp.Input], inp.Input | None, dict | None]
         base = None
         if recipe.needs_base(method):
             base = inp.resolve(m.base_model, "merge.base_model") if m.base_model else _common_base(models, method)
+        elif m.base_model and recipe.takes_base(method):  # optional in mergekit's contract: used when given
+            base = inp.resolve(m.base_model, "merge.base_model")
         elif m.base_model:
             log.warning("merge.base_model is not used by merge=%s; ignored", method)
     inp.check_compatible(models + ([base] if base else []))
@@ -88,7 +91,7 @@ def _run_mergekit(cfg: DictConfig, paths: list[str], base_path: str | None, chec
     """mergekit's Python API on full-model dirs; returns the recipe that ran (mergekit's YAML form)."""
     m = cfg.merge
     method = str(m.method)
-    if method == "moe":
+    if method == MOE:
         config = moe.moe_config(m, paths, base_path, m.dtype, model_type)
         moe.build(config, str(out_dir), cfg.seed, _device())
         doc = config.model_dump(mode="json", exclude_none=True)

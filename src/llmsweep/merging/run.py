@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from llmsweep.errors import UserError
 from llmsweep.harness import Job, Outcome, Recipe, Run
 from llmsweep.merging import moe, recipe
+from llmsweep.merging.config import MOE
 
 log = logging.getLogger(__name__)
 MERGED = "merged"
@@ -26,7 +27,7 @@ MERGED = "merged"
 
 def check(cfg: DictConfig) -> None:
     """A recipe without inputs fails before torch is even imported."""
-    if str(cfg.merge.method) == "moe":
+    if str(cfg.merge.method) == MOE:
         moe.validate(cfg.merge)
     elif not cfg.joint.experts:
         recipe.require_models(cfg.merge)
@@ -81,7 +82,7 @@ def _train_experts(cfg: DictConfig, job: Job) -> dict[str, float]:
     """Joint study: train the experts first (their configs and the recipe checked before any training)."""
     from llmsweep.merging import joint
 
-    if str(cfg.merge.method) == "moe":
+    if str(cfg.merge.method) == MOE:
         raise UserError("joint.experts trains the inputs of merge.models; merge=moe takes merge.experts with prompts. Fix: use another merge=.")
     configs = joint.expert_configs(cfg)
     recipe.validate(OmegaConf.merge(cfg.merge, {"models": [str(e.name) for e in cfg.joint.experts]}))
