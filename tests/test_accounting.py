@@ -52,7 +52,8 @@ COUNT = ("import os; from llmsweep.tracking.accounting import device_count; "
 
 @pytest.mark.parametrize("request_args", [["--exclusive"], ["--gpus-per-node=1"], ["--gpus-per-node=2"]])
 def test_in_the_cluster_devices_match_what_sacct_accounts(slurm_cluster, tmp_path, request_args):
-    env = {**os.environ, "SLURM_CONF": str(slurm_cluster), "PATH": f"/usr/bin:/bin:/usr/sbin:/sbin:{os.environ['PATH']}",
+    env = {**os.environ, "SLURM_CONF": str(slurm_cluster),
+           "PATH": f"/usr/bin:/bin:/usr/sbin:/sbin:{os.environ['PATH']}",
            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     script = tmp_path / "job.sh"
     # like submitit: the work runs in an srun step of the batch job

@@ -471,8 +471,9 @@ def test_rejudge_against_a_dead_endpoint_says_why_on_the_console_and_fails(cache
     with socket.socket() as held:  # bound, never listening: connecting is refused, and no one else takes the port
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        proc = judging_cli("rejudge", f"run_dir={run_dir}", "judge=openai", f"judge.base_url=http://127.0.0.1:{port}/v1",
-                           "judge.model=m", "judge.attempts=2", "judge.backoff_s=0", "judge.api_key_env=null",
+        proc = judging_cli("rejudge", f"run_dir={run_dir}", "judge=openai",
+                           f"judge.base_url=http://127.0.0.1:{port}/v1", "judge.model=m", "judge.attempts=2",
+                           "judge.backoff_s=0", "judge.api_key_env=null",
                            env=cli_env(cache_dir), check=False)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     [summary] = [strict_json(x) for x in proc.stdout.splitlines()]
