@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import REPO, read_jsonl, read_metrics, run_cli
 from llmsweep.data.mix import mix
@@ -75,3 +78,56 @@ def test_prepared_sources_mix_into_data_that_train_reads(cache_dir, tmp_path):
     assert m["eval_loss"] < m["initial_eval_loss"]
     # the mix's own splits are used: all its train rows, the first data.eval_size (32) of its eval rows
     assert f"{n_train} train / {min(32, n_eval)} eval rows" in (run_dir / "train.log").read_text()
+
+
+def test_mix_refuses_a_split_that_leaves_no_eval_rows_and_names_one_that_fits(tmp_path):
+    """The README's --split 0.98 on the 15 fixture records rounded to 15 train + 0 eval, and training then crashed."""
+    a = tmp_path / "a.jsonl"
+    write_rows(a, "a", 15)
+    argv = [sys.executable, "-m", "llmsweep.data", "mix", str(a), "--split", "0.98", "--out", str(tmp_path / "m")]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stdout + proc.stderr
+    [line] = proc.stderr.splitlines()
+    assert "15 rows" in line and "0 eval rows" in line and "--split" in line
+    assert not (tmp_path / "m").exists()  # nothing half-written
+    fit = re.search(r"Fix: --split ([0-9.]+)", line).group(1)
+    subprocess.run([*argv[:-3], fit, "--out", str(tmp_path / "m")], cwd=REPO, check=True, capture_output=True)
+    assert len(read_jsonl(tmp_path / "m" / "train.jsonl")) >= 1 and len(read_jsonl(tmp_path / "m" / "eval.jsonl")) >= 1
+    # too low a split is the same mistake on the other side
+    low = subprocess.run([*argv[:-3], "0.02", "--out", str(tmp_path / "m2")], cwd=REPO, capture_output=True, text=True)
+    assert low.returncode == 2 and "0 train" in low.stderr and "--split" in low.stderr
+
+
+def test_training_refuses_an_empty_eval_split_before_loading_a_model(tmp_path):
+    cache_dir = tmp_path / "cache"  # its own: stays empty unless a model is built
+    cache_dir.mkdir()
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    write_rows(mixed / "train.jsonl", "a", 15)
+    (mixed / "eval.jsonl").write_text("", encoding="utf-8")
+    (mixed / "mix.json").write_text(json.dumps({"split": 0.98}), encoding="utf-8")
+    proc = run_cli(cache_dir, "data=dolly_ko", f"data.path={mixed}", "tracking=none", out=tmp_path / "run", check=False)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and not any(cache_dir.iterdir())  # refused before building a model
+    line = proc.stderr.strip().splitlines()[-1]
+    assert f"data.path {mixed}" in line and "15 train + 0 eval rows" in line and "--split" in line
+
+
+def test_load_splits_refuses_eval_sizes_that_leave_a_split_empty(tmp_path):
+    from omegaconf import OmegaConf
+
+    from llmsweep.data.loading import load_splits
+    from llmsweep.errors import UserError
+
+    f = tmp_path / "d.jsonl"
+    write_rows(f, "a", 5)
+    data = OmegaConf.create({"format": "dolly", "name": "dolly_ko", "path": str(f), "eval_size": 5, "max_rows": None,
+                             "seed": 0})
+    with pytest.raises(UserError, match=r"5 records.*data.eval_size=4 or less"):
+        load_splits(data, "sft")
+    data.eval_size = 0
+    with pytest.raises(UserError, match=r"data.eval_size=0"):
+        load_splits(data, "sft")
+    data.eval_size = 4
+    train, evals = load_splits(data, "sft")
+    assert (len(train), len(evals)) == (1, 4)

@@ -363,12 +363,15 @@ def test_rejudge_through_the_real_chat_server(tiny_chat_run, cache_dir, tmp_path
     with chat_server(tiny_chat_run, "max_tokens=32", "engine.threads=1") as server:
         args = ["rejudge", f"run_dir={run_dir}", "judge=openai", f"judge.base_url={server.base_url}", f"judge.model={server.model}",
                 "judge.language=ko", "judge.max_tokens=24", "judge.attempts=1", "judge.api_key_env=null"]
-        proc = judging_cli(*args, env=cli_env(cache_dir))
+        proc = judging_cli(*args, env=cli_env(cache_dir), check=False)
         first = read_jsonl(run_dir / "judgments.openai.jsonl")
-        judging_cli(*args, env=cli_env(cache_dir))
+        judging_cli(*args, env=cli_env(cache_dir), check=False)
         second = read_jsonl(run_dir / "judgments.openai.jsonl")
     summary = json.loads(proc.stdout.splitlines()[0])
     assert summary["judge"] == "openai" and summary["judge_count"] + summary["judge_missing"] == 1
+    # a judge that scored nothing (a 10-step model rarely writes a rating) fails, saying why
+    scored = summary["judge_count"] + summary["judge_base_count"]
+    assert proc.returncode == (0 if scored else 2) and (scored or "scored none of the 2 answers" in proc.stderr)
     assert len(first) == 2 and {j["which"] for j in first} == {"base", "tuned"}
     for j in first:
         assert j["raw"], "the model's reply is recorded"
@@ -389,12 +392,14 @@ def test_import_human_ratings_reports_agreement_with_the_run_judge(reference_run
     (vs_run,) = [x for x in lines if x.get("agreement") == "judgments.human.jsonl vs judgments.jsonl"]
     from llmsweep.judging.agreement import scores_by_answer
 
-    expected = agreement(scores_by_answer(human), scores_by_answer(judgments))
+    # the CLI prints strict JSON: an undefined statistic (NaN) is null
+    expected = {k: None if isinstance(v, float) and math.isnan(v) else v
+                for k, v in agreement(scores_by_answer(human), scores_by_answer(judgments)).items()}
     assert vs_run["n"] == expected["n"] >= 1
-    assert vs_run["kappa_quadratic"] == pytest.approx(expected["kappa_quadratic"], nan_ok=True)
+    assert vs_run["kappa_quadratic"] == pytest.approx(expected["kappa_quadratic"])
     direct = json.loads(judging_cli("agreement", str(reference_run / "judgments.human.jsonl"), str(reference_run / "judgments.jsonl"),
                                     env=cli_env(cache_dir)).stdout)
-    assert direct == pytest.approx(expected, nan_ok=True)
+    assert direct == pytest.approx(expected)
 
     bad = tmp_path / "bad.csv"
     bad.write_text("prompt,answer,score\nq,a,five\n", encoding="utf-8")
@@ -448,3 +453,58 @@ def test_judge_config_errors_name_the_missing_keys(cache_dir, tmp_path):
     assert proc.returncode == 2 and "judge.language=fr" in proc.stderr
     proc = judging_cli("rejudge", f"run_dir={tmp_path}", env=cli_env(cache_dir), check=False)
     assert proc.returncode == 2 and "no answers.jsonl" in proc.stderr
+
+
+def strict_json(line: str):
+    """json.loads that refuses NaN/Infinity, which are not JSON (jq, JavaScript and Go reject them)."""
+    def refuse(token):
+        raise ValueError(f"{token} is not valid JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_rejudge_against_a_dead_endpoint_says_why_on_the_console_and_fails(cache_dir, tmp_path):
+    """A judge that scored nothing exited 0 and printed "judge_mean": NaN; the reason was only in the file."""
+    import socket
+
+    run_dir = tmp_path / "r"
+    run_dir.mkdir()
+    (run_dir / "answers.jsonl").write_text(json.dumps({"prompt": "q", "reference": "r", "base_answer": "b",
+                                                       "tuned_answer": "t"}) + "\n")
+    with socket.socket() as held:  # bound, never listening: connecting is refused, and no one else takes the port
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        proc = judging_cli("rejudge", f"run_dir={run_dir}", "judge=openai",
+                           f"judge.base_url=http://127.0.0.1:{port}/v1", "judge.model=m", "judge.attempts=2",
+                           "judge.backoff_s=0", "judge.api_key_env=null",
+                           env=cli_env(cache_dir), check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    [summary] = [strict_json(x) for x in proc.stdout.splitlines()]
+    assert summary["judge_count"] == 0 and summary["judge_mean"] is None and summary["judge_base_mean"] is None
+    [error] = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert "judge=openai scored none of the 2 answers: 2× " in error and f"127.0.0.1:{port}" in error
+    assert "Connection refused" in error and str(run_dir / "judgments.openai.jsonl") in error
+    recorded = {j["missing"] for j in read_jsonl(run_dir / "judgments.openai.jsonl")}
+    assert len(recorded) == 1 and recorded.pop() in error  # the console says what the file says
+
+
+def test_agreement_cli_prints_strict_json_when_a_statistic_is_undefined(tmp_path):
+    """One answer in common: Spearman and kappa are undefined; the CLI printed NaN, not JSON."""
+    rec = {"which": "tuned", "prompt": "q", "answer": "a", "judge": "x", "score": 3}
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps(rec) + "\n")
+    b.write_text(json.dumps({**rec, "score": 4}) + "\n")
+    out = strict_json(judging_cli("agreement", str(a), str(b)).stdout)
+    assert out == {"n": 1, "spearman": None, "kappa_quadratic": None}
+
+
+def test_a_partly_scored_judging_warns_with_its_reasons_counted(capsys):
+    from llmsweep.judging.grading import check_scored
+
+    records = [{"score": 4, "missing": None}, {"score": None, "missing": "timeout after 60s"},
+               {"score": None, "missing": "HTTP 500: boom"}, {"score": None, "missing": "timeout after 60s"}]
+    check_scored("openai", records)
+    assert capsys.readouterr().err.strip() == ("warning: judge=openai left 3 of 4 answers unscored: "
+                                               "2× timeout after 60s; 1× HTTP 500: boom")
+    with pytest.raises(UserError, match=r"scored none of the 3 answers: 2× timeout after 60s; 1× HTTP 500: boom\."):
+        check_scored("openai", records[1:])

@@ -28,6 +28,26 @@ def _lines(path: Path) -> list[tuple[int, int]]:
     return spans
 
 
+def split_sizes(n: int, split: float) -> tuple[int, int]:
+    """(train, eval) rows of `n` at train fraction `split`; refused unless both are non-empty, since training
+    evaluates on eval.jsonl (an empty one only fails later, deep in training)."""
+    n_train = round(n * split)
+    if n_train >= 1 and n - n_train >= 1:
+        return n_train, n - n_train
+    if n < 2:
+        raise UserError(f"mix: {n} row(s) in all, but a train and an eval split need at least 2. Fix: mix more rows.")
+    side, way = ("eval", "lower") if n_train >= n else ("train", "higher")
+    raise UserError(f"mix: --split {split} of {n} rows leaves {n_train} train + {n - n_train} eval rows, but training "
+                    f"needs at least 1 {side} row. Fix: --split {nearest_split(n, split):g} (or {way}), "
+                    "or mix more rows.")
+
+
+def nearest_split(n: int, split: float) -> float:
+    """The two-decimal train fraction nearest `split` that leaves `n` >= 2 rows a train and an eval row."""
+    fits = [s / 100 for s in range(1, 100) if 1 <= round(n * (s / 100)) <= n - 1]
+    return min(fits, key=lambda s: abs(s - split))
+
+
 def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, split: float = 0.98, seed: int = 0) -> dict:
     paths = [Path(p) for p in inputs]
     for p in paths:
@@ -38,8 +58,8 @@ def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, 
         raise UserError(f"mix: {len(weights)} weights for {len(paths)} inputs; give one weight per input, in order")
     if any(w < 0 for w in weights):
         raise UserError("mix: weights must be >= 0")
-    if not 0 < split <= 1:
-        raise UserError(f"mix: split={split} must be in (0, 1]: the train fraction")
+    if not 0 < split < 1:
+        raise UserError(f"mix: --split {split} must be in (0, 1): the train fraction; the rest is the eval split")
     rng = random.Random(seed)
     picks: list[tuple[int, tuple[int, int]]] = []  # (input index, (offset, length))
     per_source = {}
@@ -50,7 +70,7 @@ def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, 
         picks += [(i, span) for span in chosen]
         per_source[str(p)] = {"rows": len(spans), "weight": w, "taken": len(chosen)}
     rng.shuffle(picks)
-    n_train = round(len(picks) * split)
+    n_train = split_sizes(len(picks), split)[0]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     fds = [os.open(p, os.O_RDONLY) for p in paths]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.cmd == "agreement":
             from llmsweep.judging.agreement import agreement, scores_by_answer
 
-            print(json.dumps(agreement(scores_by_answer(_read(Path(args.a))), scores_by_answer(_read(Path(args.b))))))
+            print_json(agreement(scores_by_answer(_read(Path(args.a))), scores_by_answer(_read(Path(args.b)))))
         else:
             given = [*args.runs, *extra]
             pairs([x for x in given if "=" not in x], [x for x in given if "=" in x], args.out, args.conversational)
@@ -62,6 +63,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def print_json(obj) -> None:
+    """One line of strict JSON: an undefined number (NaN, inf) is null, which every JSON parser reads."""
+    print(json.dumps(_finite(obj), ensure_ascii=False, allow_nan=False))
+
+
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 def compose(overrides: list[str]):
@@ -102,6 +118,7 @@ def _read(path: Path) -> list[dict]:
 def rejudge(overrides: list[str], human_file: str | None = None) -> None:
     from llmsweep.judging.agreement import agreement, scores_by_answer
     from llmsweep.judging.build import build_judge
+    from llmsweep.judging.grading import check_scored
     from llmsweep.judging.stage import judge_answers, judgments_path, score_metrics, write_judgments
 
     cfg = compose(overrides)
@@ -113,20 +130,22 @@ def rejudge(overrides: list[str], human_file: str | None = None) -> None:
     records = judge_answers(judge, name, _read(run_dir / "answers.jsonl"), bool(cfg.judge.judge_base))
     out = judgments_path(run_dir, name)
     write_judgments(out, records)
-    print(json.dumps({"judge": name, "judgments": str(out), **score_metrics(records)}))
+    print_json({"judge": name, "judgments": str(out), **score_metrics(records)})
     if human_file is not None:
         used = {(r["prompt"].strip(), r["answer"].strip()) for r in records if r["score"] is not None}
         unmatched = len(judge.ratings.keys() - used)
         if unmatched:
             print(f"warning: {unmatched} rating(s) in {human_file} match no answer of {run_dir}", file=sys.stderr)
+    check_scored(name, records, out)
     mine = scores_by_answer(records)
     for other in sorted(run_dir.glob("judgments*.jsonl")):
         if other != out:
-            print(json.dumps({"agreement": f"{out.name} vs {other.name}", **agreement(mine, scores_by_answer(_read(other)))}))
+            print_json({"agreement": f"{out.name} vs {other.name}", **agreement(mine, scores_by_answer(_read(other)))})
 
 
 def pairs(runs: list[str], overrides: list[str], out: str, conversational: bool) -> None:
     from llmsweep.judging.build import build_judge
+    from llmsweep.judging.grading import check_scored
     from llmsweep.judging.pairs import write_pairs
     from llmsweep.judging.stage import judge_answers
 
@@ -138,8 +157,9 @@ def pairs(runs: list[str], overrides: list[str], out: str, conversational: bool)
     for i, run in enumerate(runs):
         run_dir = _run_dir(run)
         by_run[f"{i}:{run_dir}"] = judge_answers(judge, str(cfg.judge.name), _read(run_dir / "answers.jsonl"), judge_base=False)
+    check_scored(str(cfg.judge.name), [r for records in by_run.values() for r in records])
     summary = write_pairs(by_run, out, conversational)
-    print(json.dumps({k: summary[k] for k in ("output", "rejects", "rows_in", "records_written", "rejected_by_reason")}, ensure_ascii=False))
+    print_json({k: summary[k] for k in ("output", "rejects", "rows_in", "records_written", "rejected_by_reason")})
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Optional
 
 from tqdm.auto import tqdm
 
+from llmsweep.errors import UserError
 from llmsweep.judging.rubric import grading_messages, parse_rating
 from llmsweep.judging.verdict import Item, JudgeCallError, Verdict
 
@@ -98,3 +101,21 @@ def _grade_one(item: Item, call, language: str, with_reference: bool, attempts: 
             return Verdict(score, raw, time.monotonic() - start, parse=how, attempts=attempt)
         reason = how
     return Verdict(None, raw, time.monotonic() - start, missing=reason, attempts=attempt)
+
+
+def missing_reasons(records: list[dict]) -> str:
+    """The distinct reasons of unscored judgment records, counted, most common first: '2× timeout after 60s; …'."""
+    counts = Counter(r.get("missing") or "no reason recorded" for r in records if r.get("score") is None)
+    return "; ".join(f"{n}× {reason}" for reason, n in counts.most_common())
+
+
+def check_scored(name: str, records: list[dict], where: Optional[Path] = None) -> None:
+    """Refuse a judging that scored nothing (its reasons, counted); warn on stderr when some are unscored."""
+    scored = sum(r.get("score") is not None for r in records)
+    if records and not scored:
+        kept = f"each answer's reason is in {where}; " if where else ""
+        raise UserError(f"judge={name} scored none of the {len(records)} answers: {missing_reasons(records)}. "
+                        f"Fix: {kept}remove the cause and run the same command again.")
+    if scored < len(records):
+        print(f"warning: judge={name} left {len(records) - scored} of {len(records)} answers unscored: "
+              f"{missing_reasons(records)}", file=sys.stderr)

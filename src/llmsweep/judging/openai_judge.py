@@ -45,9 +45,12 @@ class OpenAIJudge:
                                                        max_tokens=self.max_tokens)
         except openai.APITimeoutError:
             raise JudgeCallError(f"timeout after {self.client.timeout}s") from None
+        except openai.APIConnectionError as e:  # "Connection error." alone: say which endpoint and why
+            cause = f" ({_short(str(e.__cause__))})" if e.__cause__ else ""
+            raise JudgeCallError(f"{type(e).__name__}: cannot reach {self.client.base_url}{cause}") from None
         except openai.APIStatusError as e:
             raise JudgeCallError(f"HTTP {e.status_code}: {_short(e.message)}") from None
-        except openai.APIError as e:  # connection errors, bodies that are not the chat format
+        except openai.APIError as e:  # bodies that are not the chat format
             raise JudgeCallError(f"{type(e).__name__}: {_short(str(e))}") from None
         try:
             text = resp.choices[0].message.content
