@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from llmsweep.errors import UserError
+from llmsweep.jsonl import read_jsonl
 
 EPILOG = """examples:
   python -m llmsweep.judging rejudge run_dir=outputs/2026-11-22/10-00-00 judge=openai judge.base_url=http://host:8000/v1 judge.model=judge
@@ -83,10 +84,10 @@ def _finite(obj):
 def compose(overrides: list[str]):
     from hydra import compose as hydra_compose, initialize_config_dir
 
-    from llmsweep.cli import CONF_DIR
+    from llmsweep.paths import CONF_DIR
 
     try:
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return hydra_compose("judging", overrides=overrides)
     except Exception as e:  # Hydra's override and config errors
         raise UserError(f"{' '.join(overrides)}: {e}") from None
@@ -104,15 +105,7 @@ def _run_dir(given) -> Path:
 def _read(path: Path) -> list[dict]:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise UserError(f"{path} line {lineno}: not valid JSON ({e.msg})") from None
-    return rows
+    return read_jsonl(path)
 
 
 def rejudge(overrides: list[str], human_file: str | None = None) -> None:
