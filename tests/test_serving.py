@@ -328,3 +328,10 @@ def test_only_loopback_binds_without_a_token():
         check_bind("0.0.0.0", None, "LLMSWEEP_API_TOKEN")
     assert bearer_matches(TOKEN, f"Bearer {TOKEN}") and bearer_matches(TOKEN, f"bearer {TOKEN}")
     assert not any(bearer_matches(TOKEN, h) for h in (None, "", TOKEN, f"Bearer {WRONG_TOKEN}", f"Basic {TOKEN}", f"Bearer {TOKEN}x"))
+
+
+def test_openapi_document_needs_the_token_too(server):
+    root = server.base_url[: -len("/v1")]
+    assert httpx.get(f"{root}/openapi.json").status_code == 401
+    doc = httpx.get(f"{root}/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert "requestBody" in doc["paths"]["/v1/chat/completions"]["post"]

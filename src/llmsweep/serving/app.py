@@ -15,18 +15,20 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, Optional, Union
+from typing import Optional, Sequence
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
 from openai.types import CompletionUsage, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from llmsweep.serving.engine import SamplingParams
+from llmsweep.serving.engine import PromptError, SamplingParams
+from llmsweep.serving.protocol import ChatRequest, add_chat_request_body, error_responses
 from llmsweep.serving.security import bearer_matches
 
 log = logging.getLogger(__name__)
@@ -41,52 +43,6 @@ class APIError(Exception):
     def response(self) -> JSONResponse:
         body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
         return JSONResponse(body, status_code=self.status, headers=self.headers)
-
-
-class TextPart(BaseModel):
-    type: Literal["text"]
-    text: str
-
-
-class Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # e.g. `name`
-
-    role: Literal["system", "developer", "user", "assistant"]
-    content: Union[str, list[TextPart]]
-
-    def as_chat(self) -> dict:
-        text = self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
-        return {"role": "system" if self.role == "developer" else self.role, "content": text}
-
-
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
-class ChatRequest(BaseModel):
-    """The chat-completions fields this server honours; other OpenAI fields are accepted and ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    model: str
-    messages: list[Message] = Field(min_length=1)
-    temperature: Optional[float] = Field(None, ge=0, le=2)  # None: 1, as OpenAI
-    top_p: Optional[float] = Field(None, gt=0, le=1)
-    max_tokens: Optional[int] = Field(None, ge=1)
-    max_completion_tokens: Optional[int] = Field(None, ge=1)  # newer name of max_tokens
-    stop: Union[str, list[str], None] = Field(None, validate_default=True)
-    seed: Optional[int] = None
-    n: Optional[int] = Field(None, ge=1, le=1, description="only one choice per request")
-    stream: Optional[bool] = False
-    stream_options: Optional[StreamOptions] = None
-
-    @field_validator("stop")
-    @classmethod
-    def _stop_list(cls, v):
-        v = [v] if isinstance(v, str) else (v or [])
-        if len(v) > 4:
-            raise ValueError("at most 4 stop sequences")
-        return v
 
 
 class GenerationWorker:
@@ -125,15 +81,25 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+# One server-sent event of a streamed answer (OpenAPI 3.1: a text/event-stream schema describes each event)
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {
+    "type": "string", "description": "a chat.completion.chunk object as JSON; the last event is [DONE]"}}}
+
+
 def _sse(obj) -> str:
     return f"data: {obj.model_dump_json(exclude_unset=True)}\n\n"
 
 
-def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int, max_request_bytes: int, queue_size: int) -> FastAPI:
-    """The API over a loaded engine. `token` None: no authentication (the caller allows that on loopback only)."""
-    app = FastAPI(title="llmsweep chat API", docs_url=None, redoc_url=None, openapi_url=None)
+def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int, max_request_bytes: int,
+               queue_size: int, aliases: Sequence[str] = ()) -> FastAPI:
+    """The API over a loaded engine. `token` None: no authentication (the caller allows that on loopback only).
+
+    Requests may name the model `model_name` or any of `aliases` (e.g. the run dir path); answers name it
+    `model_name`."""
+    app = FastAPI(title="llmsweep chat API", version=_version(), docs_url=None, redoc_url=None, openapi_url=None)
     worker = GenerationWorker(queue_size)
     created = int(time.time())
+    accepted = list(dict.fromkeys([model_name, *aliases]))
     app.state.worker = worker
 
     @app.exception_handler(APIError)
@@ -148,10 +114,18 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
     async def _validation_error(request: Request, exc: RequestValidationError):
         return APIError(400, str(exc)).response()
 
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception):  # a server fault still answers in the API's shape; uvicorn logs it
+        return APIError(500, f"internal error: {type(exc).__name__}", type="server_error").response()
+
     def authorized(request: Request) -> None:
         if token is not None and not bearer_matches(token, request.headers.get("authorization")):
             raise APIError(401, "missing or wrong API key: send 'Authorization: Bearer <token>' (the server's $LLMSWEEP_API_TOKEN)",
                            code="invalid_api_key")
+
+    def unknown_model(name: str) -> APIError:
+        return APIError(404, f"model {_shown(name)} does not exist; this server serves '{model_name}'", param="model",
+                        code="model_not_found")
 
     @app.get("/health")
     async def health():
@@ -160,23 +134,36 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
     def model_card() -> dict:
         return Model(id=model_name, created=created, object="model", owned_by="llmsweep").model_dump(exclude_none=True)
 
-    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    @app.get("/openapi.json", dependencies=[Depends(authorized)], include_in_schema=False)
+    async def openapi():
+        return app.openapi()
+
+    @app.get("/v1/models", dependencies=[Depends(authorized)], responses=error_responses(401))
     async def models():
         return {"object": "list", "data": [model_card()]}
 
-    @app.get("/v1/models/{name:path}", dependencies=[Depends(authorized)])
-    async def model(name: str):
-        if name != model_name:
-            raise APIError(404, f"model '{name}' does not exist; this server serves '{model_name}'", param="model", code="model_not_found")
+    @app.get("/v1/models/{name:path}", dependencies=[Depends(authorized)], response_model=Model,
+             response_model_exclude_none=True, responses=error_responses(401, 404))
+    async def model(name: str = Path(examples=accepted)):
+        if name not in accepted:
+            raise unknown_model(name)
         return model_card()
 
-    @app.post("/v1/chat/completions", dependencies=[Depends(authorized)])
+    chat_responses = {200: {"model": ChatCompletion, "description": "the answer; with stream=true, server-sent events of "
+                            "chat.completion.chunk objects ending with `data: [DONE]`",
+                            "content": {"text/event-stream": {"schema": SSE_EVENT}}},
+                      **error_responses(400, 401, 404, 413, 500, 503)}
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorized)], responses=chat_responses)
     async def chat_completions(request: Request):
         req = _parse(await read_body(request, max_request_bytes))
-        if req.model != model_name:
-            raise APIError(404, f"model '{req.model}' does not exist; this server serves '{model_name}'", param="model", code="model_not_found")
+        if req.model not in accepted:
+            raise unknown_model(req.model)
         messages = [m.as_chat() for m in req.messages]
-        prompt_tokens = await run_in_threadpool(engine.count_prompt_tokens, messages)
+        try:
+            prompt_tokens = await run_in_threadpool(engine.count_prompt_tokens, messages)
+        except PromptError as e:
+            raise APIError(400, str(e), param="messages", code="invalid_messages") from e
         params = SamplingParams(
             max_tokens=_max_tokens(req, prompt_tokens, max_tokens, engine.context_length),
             temperature=1.0 if req.temperature is None else req.temperature,
@@ -200,18 +187,37 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
             usage=_usage(done),
         ).model_dump(mode="json", exclude_none=True)
 
+    def schema() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_chat_request_body(get_openapi(title=app.title, version=app.version, routes=app.routes),
+                                                       "/v1/chat/completions", accepted, max_tokens)
+        return app.openapi_schema
+
+    app.openapi = schema
     return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llmsweep")
+    except PackageNotFoundError:
+        return "0"
+
+
+def _shown(value: str, limit: int = 80) -> str:
+    """A client's value quoted in a message, cut to `limit` characters (a name may be megabytes)."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _parse(body: bytes) -> ChatRequest:
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise APIError(400, f"the request body is not valid JSON: {e}", code="invalid_json") from e
-    try:
-        return ChatRequest.model_validate(data)
+        return ChatRequest.model_validate_json(body)
     except ValidationError as e:
         first = e.errors()[0]
+        if first["type"] == "json_invalid":
+            raise APIError(400, f"the request body is not valid JSON: {first['msg']}", code="invalid_json") from e
         where = ".".join(str(p) for p in first["loc"]) or None
         raise APIError(400, f"{where or 'body'}: {first['msg']}" + (f" ({len(e.errors())} errors)" if len(e.errors()) > 1 else ""),
                        param=where) from e

@@ -25,6 +25,15 @@ from llmsweep.models.tokenizer import ensure_chat_ready
 log = logging.getLogger(__name__)
 
 
+# Temperatures below this sample greedily, as vLLM does (_SAMPLING_EPS): dividing logits by a tiny temperature
+# overflows float32 to inf, and softmax of inf is NaN, which torch.multinomial refuses.
+GREEDY_BELOW = 1e-5
+
+
+class PromptError(ValueError):
+    """The messages cannot be made into a prompt (the model's chat template refused them): the client's to fix."""
+
+
 @dataclass
 class SamplingParams:
     max_tokens: int
@@ -104,11 +113,11 @@ class TransformersEngine:
         self._counting_lock = threading.Lock()
 
     def _batch(self, messages: list[dict]):
-        return chat_batch(self.tokenizer, [messages], self.model.device)
+        return _templated(self.tokenizer, messages, self.model.device)
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
         with self._counting_lock:
-            return int(chat_batch(self._counting, [messages], "cpu")["input_ids"].shape[1])
+            return int(_templated(self._counting, messages, "cpu")["input_ids"].shape[1])
 
     def complete(
         self,
@@ -120,7 +129,7 @@ class TransformersEngine:
         """One answer. `on_text` receives it in pieces as it is generated; `cancelled` stops it early."""
         batch = self._batch(messages)
         kwargs: dict = {"max_new_tokens": params.max_tokens}
-        if params.temperature == 0:
+        if params.temperature < GREEDY_BELOW:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
             # OpenAI sampling has no top-k: switch off transformers' default of 50
@@ -144,6 +153,15 @@ class TransformersEngine:
         ended = trim.stopped or (len(new) > 0 and int(new[-1]) == self.tokenizer.eos_token_id)
         finish = "stop" if ended or len(new) < params.max_tokens else "length"
         return Completion(text, finish, int(batch["input_ids"].shape[1]), int(len(new)))
+
+
+def _templated(tokenizer, messages: list[dict], device):
+    from jinja2 import TemplateError
+
+    try:
+        return chat_batch(tokenizer, [messages], device)
+    except TemplateError as e:  # e.g. a template's raise_exception('roles must alternate user/assistant')
+        raise PromptError(f"the model's chat template refused these messages: {e}") from e
 
 
 class _CallbackStreamer(TextStreamer):

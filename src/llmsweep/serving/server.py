@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
+from llmsweep.serving.naming import default_model_name, path_aliases
 from llmsweep.serving.security import check_bind
 
 log = logging.getLogger(__name__)
+
+GRACE_S = 2
 
 
 def load_engine(cfg: DictConfig):
@@ -35,13 +39,33 @@ def run(cfg: DictConfig) -> None:
     token = os.environ.get(cfg.token_env) or None
     check_bind(cfg.host, token, cfg.token_env)  # before importing torch: a refused start is immediate
 
+    try:
+        _serve(cfg, token)  # returns once a signal has shut uvicorn down
+    except KeyboardInterrupt:  # Ctrl-C while loading, or a second one during the shutdown
+        pass
+    _exit_now("serve.py: stopped")
+
+
+def _exit_now(message: str) -> None:
+    """End the process once the server has stopped, skipping the interpreter's teardown: unloading torch and
+    joining a generation still running on the worker thread took 5-15 s after Ctrl-C."""
+    print(message, file=sys.stderr)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # a stop the user asked for
+
+
+def _serve(cfg: DictConfig, token: str | None) -> None:
     import uvicorn
 
     from llmsweep.serving.app import create_app
 
     engine = load_engine(cfg)
-    app = create_app(engine, model_name=str(cfg.model_name), token=token, max_tokens=cfg.max_tokens,
+    name = default_model_name(cfg.run_dir) if cfg.model_name == "auto" else str(cfg.model_name)
+    app = create_app(engine, model_name=name, aliases=path_aliases(cfg.run_dir), token=token, max_tokens=cfg.max_tokens,
                      max_request_bytes=cfg.max_request_bytes, queue_size=cfg.queue_size)
-    log.info("serving model '%s' at http://%s:%d/v1 (%s)", cfg.model_name, cfg.host, cfg.port,
+    log.info("serving model '%s' at http://%s:%d/v1 (%s)", name, cfg.host, cfg.port,
              f"bearer token from ${cfg.token_env} required" if token else "no token: loopback only")
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level)
+    # requests still running at Ctrl-C get GRACE_S to finish, then the connections are closed
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, timeout_graceful_shutdown=GRACE_S)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from llmsweep.errors import UserError
-from llmsweep.serving.engine import Completion, SamplingParams, adapter_base
+from llmsweep.serving.engine import Completion, PromptError, SamplingParams, adapter_base
 
 
 class VLLMEngine:
@@ -23,7 +23,12 @@ class VLLMEngine:
         self.context_length = llm.llm_engine.model_config.max_model_len
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
-        return len(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
+        from jinja2 import TemplateError
+
+        try:
+            return len(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
+        except TemplateError as e:
+            raise PromptError(f"the model's chat template refused these messages: {e}") from e
 
     def complete(self, messages: list[dict], params: SamplingParams,
                  on_text: Optional[Callable[[str], None]] = None, cancelled: Optional[threading.Event] = None) -> Completion:
