@@ -165,7 +165,7 @@ class ServeConf:
     """serve.py: one run dir (or model dir) behind the OpenAI chat-completions protocol."""
 
     run_dir: str = MISSING  # a run dir (serves its model/), a merge output or any saved model directory
-    model_name: str = MISSING  # the `model` clients ask for (conf/serve.yaml: the run_dir as given)
+    model_name: str = MISSING  # the `model` clients ask for; auto: <model>-<method> of a run, else the dir name
     host: str = "127.0.0.1"  # a non-loopback host needs a token
     port: int = 8000
     token_env: str = "LLMSWEEP_API_TOKEN"  # environment variable holding the bearer token (never in config)
