@@ -102,3 +102,11 @@ def test_a_failing_recipe_checks_first_and_closes_its_controls(tmp_path):
     with pytest.raises(ValueError):
         execute(Recipe("train", boom), cfg(), Job(tmp_path), controls=[stopper])
     assert stopper.closed and not (tmp_path / "metrics.json").exists()
+
+
+def test_metrics_json_is_valid_json_when_a_metric_is_nan(tmp_path):
+    value = execute(Recipe("train", lambda c, run: Outcome({"eval_loss": float("nan"), "h": [float("inf")]})),
+                    cfg(), Job(tmp_path))
+    assert value != value, "the objective stays NaN (the sweeper fails such a trial)"
+    m = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
+    assert m["eval_loss"] is None and m["objective"] is None and m["h"] == [None]

@@ -150,8 +150,20 @@ def objective_of(metrics: dict, keys: list[str], stage: str):
     return values[0] if len(values) == 1 else values
 
 
+def _json_safe(v):
+    """NaN and infinities as null: metrics.json stays valid JSON (a judge that scored nothing gives NaN)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    return v
+
+
 def write_metrics(run_dir: Path, metrics: dict) -> None:
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    text = json.dumps(_json_safe(metrics), indent=2, ensure_ascii=False, allow_nan=False)
+    (run_dir / "metrics.json").write_text(text, encoding="utf-8")
 
 
 def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: Sequence[Control] = ()):
