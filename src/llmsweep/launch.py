@@ -32,10 +32,29 @@ STATE = ".llmsweep"  # in the run dir: what the ranks of a torchrun launch read 
 
 
 def export_distributed_env() -> None:
+    """Several SLURM tasks (`tasks_per_node` x `nodes`): RANK/WORLD_SIZE/MASTER_ADDR/PORT from SLURM's variables."""
     if int(os.environ.get("SLURM_NTASKS", "1")) > 1 and "RANK" not in os.environ:
         import submitit
 
-        submitit.helpers.TorchDistributedEnvironment().export()
+        env = submitit.helpers.TorchDistributedEnvironment().export()
+        os.environ["MASTER_ADDR"] = _reachable(env.master_addr)
+
+
+def _reachable(node: str) -> str:
+    """The first node's name, or the address SLURM has for it when the name does not resolve (a site without DNS
+    entries for its node names; the single-host test cluster, whose nodes n1 and n2 are 127.0.0.1)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(node, None)
+        return node
+    except OSError:
+        out = subprocess.run(["scontrol", "show", "node", "-o", node], capture_output=True, text=True, timeout=30).stdout
+        addr = next((f.split("=", 1)[1] for f in out.split() if f.startswith("NodeAddr=")), None)
+        if not addr:
+            raise UserError(f"SLURM node {node} does not resolve and scontrol shows no NodeAddr for it: "
+                            "set MASTER_ADDR in the job's environment") from None
+        return addr
 
 
 def controls_for(cfg: DictConfig, stage: str) -> list:
