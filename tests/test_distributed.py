@@ -14,8 +14,9 @@ from llmsweep.tracking.offline import offline_runs
 from test_slurm import running_jobs, slurm_env, wait_until, wandb_ids
 
 SHORT = ["trainer.max_steps=6", "trainer.eval_steps=3", "generate.num_prompts=2"]
+# one task and one stand-in GPU on each node (not the whole node: slurm_local's `exclusive` dropped)
 TWO_NODES = ["hydra/launcher=slurm_local", "distributed=ddp", "devices.nodes=2", "hydra.launcher.gpus_per_node=1",
-             "~hydra.launcher.additional_parameters.exclusive"]  # one stand-in GPU and one task on each node
+             "~hydra.launcher.additional_parameters.exclusive"]
 
 
 def test_two_ddp_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(cache_dir, tmp_path):
