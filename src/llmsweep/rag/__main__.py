@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chunk-size", type=int, help="chunk size (default 500; an existing index: its own)")
     p.add_argument("--chunk-overlap", type=int, help="overlap carried into the next chunk (default 50)")
     p.add_argument("--chunk-unit", choices=("chars", "tokens"), help="chars (default) or tokens (morphemes)")
+    p.add_argument("--workers", type=int, default=2, help="processes reading documents in parallel (default 2)")
     q = sub.add_parser("search", help="query an index and print the hits")
     q.add_argument("index")
     q.add_argument("query")
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
             given = {"size": a.chunk_size, "overlap": a.chunk_overlap, "unit": a.chunk_unit}
             chunk = ChunkSettings(**{k: v for k, v in given.items() if v is not None}) if any(v is not None for v in given.values()) else None
-            s = ingest(a.docs, a.out, chunk)
+            s = ingest(a.docs, a.out, chunk, workers=a.workers)
             print(s.line(a.out))
             return 0
         from llmsweep.rag import retrieval
