@@ -13,7 +13,8 @@ Goals (issue 16): ingest >= 50 pages/s on 2 cores, BM25 query p95 <= 20 ms at 1,
 The hybrid figure uses a tiny embedding model built here from a config (random weights: fast, meaningless);
 pass --model DIR (a local sentence-transformers model) for a real one's latency.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/rag.py [--pages 1000] [--workers 2] [--model DIR] [--workdir /tmp/llmsweep-rag-bench]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/rag.py [--pages 1000] [--workers 2] [--model DIR]
+        [--workdir /tmp/llmsweep-rag-bench]
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -59,7 +59,11 @@ def make_pdfs(out: Path, pages: int) -> None:
                 pdf.ln(2)
             if p % 10 == 0:
                 with pdf.table(first_row_as_headings=False, width=120) as table:
-                    for cells in (["항목", "값", "비고"], ["인구", f"{rng.randint(10, 999)}만 명", "추정"], ["면적", f"{rng.randint(10, 999)}", "제곱킬로미터"]):
+                    for cells in (
+                        ["항목", "값", "비고"],
+                        ["인구", f"{rng.randint(10, 999)}만 명", "추정"],
+                        ["면적", f"{rng.randint(10, 999)}", "제곱킬로미터"],
+                    ):
                         row = table.row()
                         for cell in cells:
                             row.cell(cell)
@@ -68,13 +72,27 @@ def make_pdfs(out: Path, pages: int) -> None:
 
 def in_subprocess(code: str, *args: str) -> dict:
     """Run `code` in a fresh interpreter; it prints one JSON line last; peak RSS of that process added."""
-    wrapper = code + "\nimport resource as _r, json as _j\nprint(_j.dumps({**RESULT, 'peak_rss_mb': _r.getrusage(_r.RUSAGE_SELF).ru_maxrss / 1024, 'worker_rss_mb': _r.getrusage(_r.RUSAGE_CHILDREN).ru_maxrss / 1024, 'cpu_s': sum(u.ru_utime + u.ru_stime for u in (_r.getrusage(_r.RUSAGE_SELF), _r.getrusage(_r.RUSAGE_CHILDREN)))}))\n"
+    wrapper = code + REPORT
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, text=True, env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", wrapper, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"},
+    )
     if proc.returncode != 0:
         raise SystemExit(f"subprocess failed:\n{proc.stderr[-3000:]}")
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall": time.perf_counter() - started}
 
+
+# appended to each measured snippet: its RESULT plus peak RSS (itself, its largest child) and CPU seconds
+REPORT = """
+import resource as _r, json as _j
+_self, _kids = _r.getrusage(_r.RUSAGE_SELF), _r.getrusage(_r.RUSAGE_CHILDREN)
+print(_j.dumps({**RESULT, "peak_rss_mb": _self.ru_maxrss / 1024, "worker_rss_mb": _kids.ru_maxrss / 1024,
+                "cpu_s": sum(u.ru_utime + u.ru_stime for u in (_self, _kids))}))
+"""
 
 INGEST = """
 import sys
@@ -147,31 +165,46 @@ def main() -> None:
         t = time.perf_counter()
         make_pdfs(work / "docs", a.pages)
         stamp.touch()
-        print(f"generated {a.pages} pages in {len(list((work / 'docs').glob('*.pdf')))} PDFs ({time.perf_counter() - t:.1f} s, not timed)")
+        print(
+            f"generated {a.pages} pages in {len(list((work / 'docs').glob('*.pdf')))} PDFs "
+            f"({time.perf_counter() - t:.1f} s, not timed)"
+        )
     for old in ("index", "tiny-embedder"):
         shutil.rmtree(work / old, ignore_errors=True)
 
     ing = in_subprocess(INGEST, str(work / "docs"), str(work / "index"), str(a.workers))
     print(ing["line"])
-    print(f"ingest: {ing['pages']} pages in {ing['wall']:.1f} s wall = {ing['pages'] / ing['wall']:.1f} pages/s "
-          f"({ing['pages'] / ing['seconds']:.1f} pages/s without interpreter start-up), {a.workers} workers, "
-          f"peak RSS {ing['peak_rss_mb']:,.0f} MB driver, {ing['worker_rss_mb']:,.0f} MB largest worker; "
-          f"{ing['cpu_s']:.1f} CPU-s = {ing['pages'] / ing['cpu_s']:.1f} pages per CPU-second (wall depends on the cores' other load)")
+    print(
+        f"ingest: {ing['pages']} pages in {ing['wall']:.1f} s wall = {ing['pages'] / ing['wall']:.1f} pages/s "
+        f"({ing['pages'] / ing['seconds']:.1f} pages/s without interpreter start-up), {a.workers} workers, "
+        f"peak RSS {ing['peak_rss_mb']:,.0f} MB driver, {ing['worker_rss_mb']:,.0f} MB largest worker; "
+        f"{ing['cpu_s']:.1f} CPU-s = {ing['pages'] / ing['cpu_s']:.1f} pages per CPU-second "
+        "(wall depends on the cores' other load)"
+    )
 
     model = a.model or str(tiny_embedder(work / "tiny-embedder"))
     questions = [r["instruction"] for r in qa_rows()[:200]]
     q = in_subprocess(QUERY, str(work / "index"), json.dumps(questions, ensure_ascii=False), model)
-    print(f"query over {q['chunks']} chunks, top_k 5, {len(questions)} questions: "
-          f"BM25 p50 {q['bm25']['p50']:.2f} ms, p95 {q['bm25']['p95']:.2f} ms; "
-          f"hybrid p50 {q['hybrid']['p50']:.2f} ms, p95 {q['hybrid']['p95']:.2f} ms "
-          f"({'tiny' if not a.model else a.model} embedder; its faiss index built in {q['dense_build_s']:.1f} s, imports included)")
+    print(
+        f"query over {q['chunks']} chunks, top_k 5, {len(questions)} questions: "
+        f"BM25 p50 {q['bm25']['p50']:.2f} ms, p95 {q['bm25']['p95']:.2f} ms; "
+        f"hybrid p50 {q['hybrid']['p50']:.2f} ms, p95 {q['hybrid']['p95']:.2f} ms "
+        f"({'tiny' if not a.model else a.model} embedder; "
+        f"its faiss index built in {q['dense_build_s']:.1f} s, imports included)"
+    )
 
     m = whitespace_vs_korean()
     k, w = m["korean"], m["whitespace"]
-    print(f"bundled QA ({m['n']} questions): Korean BM25 recall@1/5/10 {k['recall@1']:.3f}/{k['recall@5']:.3f}/{k['recall@10']:.3f} "
-          f"MRR {k['mrr']:.3f}; whitespace BM25 {w['recall@1']:.3f}/{w['recall@5']:.3f}/{w['recall@10']:.3f} MRR {w['mrr']:.3f} "
-          f"(recall@5 ratio {k['recall@5'] / max(w['recall@5'], 1e-9):.2f}x)")
-    print(f"goals: ingest >= 50 pages/s -> {ing['pages'] / ing['wall']:.1f}; BM25 p95 <= 20 ms -> {q['bm25']['p95']:.2f} ms")
+    print(
+        f"bundled QA ({m['n']} questions): Korean BM25 recall@1/5/10 "
+        f"{k['recall@1']:.3f}/{k['recall@5']:.3f}/{k['recall@10']:.3f} MRR {k['mrr']:.3f}; whitespace BM25 "
+        f"{w['recall@1']:.3f}/{w['recall@5']:.3f}/{w['recall@10']:.3f} MRR {w['mrr']:.3f} "
+        f"(recall@5 ratio {k['recall@5'] / max(w['recall@5'], 1e-9):.2f}x)"
+    )
+    print(
+        f"goals: ingest >= 50 pages/s -> {ing['pages'] / ing['wall']:.1f}; "
+        f"BM25 p95 <= 20 ms -> {q['bm25']['p95']:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

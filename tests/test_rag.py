@@ -10,12 +10,14 @@ import pytest
 pytest.importorskip("kiwipiepy")
 fpdf = pytest.importorskip("fpdf")
 
-from llmsweep.errors import UserError  # noqa: E402
-from llmsweep.rag import ChunkSettings, Index, cached_index, ingest  # noqa: E402
-from llmsweep.rag.__main__ import main as rag_main  # noqa: E402
+from llmsweep.errors import UserError
+from llmsweep.rag import ChunkSettings, Index, cached_index, ingest
+from llmsweep.rag.__main__ import main as rag_main
 
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
-needs_font = pytest.mark.skipif(not FONT.is_file(), reason=f"{FONT} missing: install Debian's fonts-nanum (install.sh --test)")
+needs_font = pytest.mark.skipif(
+    not FONT.is_file(), reason=f"{FONT} missing: install Debian's fonts-nanum (install.sh --test)"
+)
 
 S1 = "서울은 대한민국의 수도이다."
 S2 = "서울에서 가장 긴 강은 한강이며 길이는 494킬로미터이다."
@@ -39,7 +41,7 @@ def write_pdfs(d: Path) -> None:
 
     pdf = _pdf()
     pdf.add_page()  # p1: one paragraph, wrapped over lines by fpdf2
-    pdf.multi_cell(0, 7, " ".join([S1, S2, S3, S4]))
+    pdf.multi_cell(0, 7, f"{S1} {S2} {S3} {S4}")
     pdf.add_page()  # p2: text, a ruled table, text
     pdf.multi_cell(0, 7, INTRO)
     pdf.ln(4)
@@ -98,7 +100,11 @@ def test_pdf_page_chunks_are_sentences_packed_with_overlap(built):
 def test_pdf_table_rows_are_cells_joined_in_reading_order(built):
     root, _ = built
     r1, r2, r3 = (" | ".join(cells) for cells in ROWS)
-    assert _page(root / "index", "docs/report.pdf", 2) == [f"{INTRO}\n{r1}\n{r2}", f"{r1}\n{r2}\n{r3}", f"{r2}\n{r3}\n{OUTRO}"]
+    assert _page(root / "index", "docs/report.pdf", 2) == [
+        f"{INTRO}\n{r1}\n{r2}",
+        f"{r1}\n{r2}\n{r3}",
+        f"{r2}\n{r3}\n{OUTRO}",
+    ]
 
 
 @needs_font
@@ -141,7 +147,10 @@ def test_reingest_skips_unchanged_and_replaces_changed(tmp_path):
     s2 = ingest([docs], tmp_path / "idx", progress=False)
     assert (s2.new, s2.changed, s2.unchanged, s2.pages_in, s2.total_docs, s2.total_chunks) == (0, 1, 1, 1, 2, 2)
     after = {c["doc"]: c for c in _chunks(tmp_path / "idx")}
-    assert after["docs/a.md"]["id"] == before["docs/a.md"] and after["docs/a.md"]["text"] == "광주\n광주는 빛고을이라 불린다."
+    assert (
+        after["docs/a.md"]["id"] == before["docs/a.md"]
+        and after["docs/a.md"]["text"] == "광주\n광주는 빛고을이라 불린다."
+    )
     assert after["docs/b.txt"]["id"] != before["docs/b.txt"] and "엑스포" in after["docs/b.txt"]["text"]
     assert Index.open(tmp_path / "idx").search("엑스포가 열린 도시는?")[0].doc == "docs/b.txt"
 
@@ -151,7 +160,10 @@ def test_bad_requests_are_one_line_errors(tmp_path, capsys):
     assert rag_main(["ingest", str(tmp_path / "a.txt"), "--out", str(tmp_path / "idx"), "--chunk-size", "100"]) == 0
     capsys.readouterr()
     cases = [
-        (["ingest", str(tmp_path / "a.txt"), "--out", str(tmp_path / "idx"), "--chunk-size", "200"], "was built with chunk.size=100"),
+        (
+            ["ingest", str(tmp_path / "a.txt"), "--out", str(tmp_path / "idx"), "--chunk-size", "200"],
+            "was built with chunk.size=100",
+        ),
         (["search", str(tmp_path / "nowhere"), "울산"], "no such directory"),
         (["ingest", str(tmp_path / "missing.pdf"), "--out", str(tmp_path / "x")], "no such file or directory"),
         (["ingest", str(tmp_path / "a.txt"), "--out", str(tmp_path / "y"), "--chunk-overlap", "600"], "need size >= 1"),
@@ -175,7 +187,11 @@ PAGES = [
     "부산은 항구 도시이다. 부산의 영화제가 매년 가을에 열린다.",
     "한강은 서울을 가로지르는 강이다. 한강의 길이는 494킬로미터이다.",
 ]
-QUESTIONS = {"서울의 인구는 얼마인가?": 1, "서울은 지하철 노선이 몇 개인가?": 2, "부산에서 열리는 영화제는 언제인가?": 3}
+QUESTIONS = {
+    "서울의 인구는 얼마인가?": 1,
+    "서울은 지하철 노선이 몇 개인가?": 2,
+    "부산에서 열리는 영화제는 언제인가?": 3,
+}
 
 
 def test_korean_bm25_matches_across_particles_where_whitespace_bm25_does_not(tmp_path):

@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("faiss")
 pytest.importorskip("sentence_transformers")
 
-from llmsweep.rag import Index, ingest  # noqa: E402
-from llmsweep.rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, rrf  # noqa: E402
+from llmsweep.rag import Index, ingest
+from llmsweep.rag.retrieval import BM25Retriever, DenseRetriever, HybridRetriever, rrf
 
 TEXTS = [
     "서울은 대한민국의 수도이다.",
@@ -35,10 +35,26 @@ def tiny_embedder(d: Path, texts: list[str]) -> Path:
     tok.normalizer = normalizers.NFC()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials, show_progress=False))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+    tok.train_from_iterator(
+        texts, trainers.WordPieceTrainer(vocab_size=300, special_tokens=specials, show_progress=False)
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(fast), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=len(fast),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(config).save_pretrained(d)
     fast.save_pretrained(d)
     return d

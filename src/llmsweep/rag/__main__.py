@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
             from llmsweep.rag import ChunkSettings, ingest
 
             given = {"size": a.chunk_size, "overlap": a.chunk_overlap, "unit": a.chunk_unit}
-            chunk = ChunkSettings(**{k: v for k, v in given.items() if v is not None}) if any(v is not None for v in given.values()) else None
+            chunk = (
+                ChunkSettings(**{k: v for k, v in given.items() if v is not None})
+                if any(v is not None for v in given.values())
+                else None
+            )
             s = ingest(a.docs, a.out, chunk, workers=a.workers)
             print(s.line(a.out))
             return 0

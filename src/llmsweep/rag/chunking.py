@@ -14,6 +14,7 @@ Rules, so chunk texts are predictable:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 from llmsweep.errors import UserError
 from llmsweep.rag import korean
@@ -29,7 +30,9 @@ class ChunkSettings:
 
     def __post_init__(self):
         if self.unit not in UNITS:
-            raise UserError(f"chunk.unit={self.unit!r} is not one of {', '.join(UNITS)}: set chunk.unit=chars or tokens")
+            raise UserError(
+                f"chunk.unit={self.unit!r} is not one of {', '.join(UNITS)}: set chunk.unit=chars or tokens"
+            )
         if self.size < 1 or not 0 <= self.overlap < self.size:
             raise UserError(
                 f"chunk.size={self.size}, chunk.overlap={self.overlap}: need size >= 1 and 0 <= overlap < size"
@@ -92,7 +95,9 @@ def units(blocks: list[tuple[str, str]], s: ChunkSettings) -> list[Unit]:
             sub = korean.sentences(text)
             terms = tuple(t for x in sub for t in x.terms)
             unit = Unit(text, terms, _size(text, sum(x.n_tokens for x in sub), s.unit), row=True)
-            out += [unit] if unit.size <= s.size else [Unit(u.text, u.terms, u.size, row=True) for u in _cut_row(text, s)]
+            out += (
+                [unit] if unit.size <= s.size else [Unit(u.text, u.terms, u.size, row=True) for u in _cut_row(text, s)]
+            )
             continue
         for i, sent in enumerate(korean.sentences(text)):
             unit = Unit(sent.text, sent.terms, _size(sent.text, sent.n_tokens, s.unit), opens=i == 0)
@@ -109,7 +114,7 @@ def _cut_row(text: str, s: ChunkSettings) -> list[Unit]:
 
 def _join(us: list[Unit]) -> str:
     text = us[0].text
-    for prev, u in zip(us, us[1:]):
+    for prev, u in pairwise(us):
         text += ("\n" if u.row or u.opens or prev.row else " ") + u.text
     return text
 

@@ -59,7 +59,9 @@ class DenseIndex:
         def build(d: Path) -> None:
             texts = [c["text"] for c in index.chunks]
             log.info("embedding %d chunks with %s (once; kept in %s)", len(texts), model, d.parent)
-            vectors = encoder.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=len(texts) > 256)
+            vectors = encoder.encode(
+                texts, batch_size=32, normalize_embeddings=True, show_progress_bar=len(texts) > 256
+            )
             flat = faiss.IndexFlatIP(vectors.shape[1])  # inner product of unit vectors = cosine
             flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
             faiss.write_index(flat, str(d / "faiss.index"))

@@ -97,9 +97,7 @@ def text_blocks(text: str) -> list[tuple[str, str]]:
 
     for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = _clean(raw)
-        if not line:
-            flush()
-        elif _MD_RULE.match(line) and "-" in line and "|" in line:
+        if not line or _MD_RULE.match(line) and "-" in line and "|" in line:
             flush()
         elif line.startswith("|") and line.endswith("|") and len(line) > 1:
             flush()
@@ -163,7 +161,7 @@ def _with_tables(page) -> list[tuple[str, str]] | None:
     """A page's text with its ruled tables as rows, in reading order; None when it has no table."""
     try:
         tables = page.find_tables()
-    except Exception:  # pdfminer's layout analysis fails on some odd pages; PDFium's text is still good
+    except Exception:  # noqa: BLE001 -- pdfminer's layout analysis fails on some odd pages; PDFium's text is still good
         return None
     if not tables:
         return None
@@ -175,7 +173,9 @@ def _with_tables(page) -> list[tuple[str, str]] | None:
         x, top = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
         return not any(x0 <= x <= x1 and t0 <= top <= t1 for x0, t0, x1, t1 in boxes)
 
-    items: list[tuple[float, str, object]] = [(ln["top"], "text", ln["text"]) for ln in page.filter(outside).extract_text_lines()]
+    items: list[tuple[float, str, object]] = [
+        (ln["top"], "text", ln["text"]) for ln in page.filter(outside).extract_text_lines()
+    ]
     items += [(t.bbox[1], "table", t.extract()) for t in tables]
     items.sort(key=lambda item: item[0])
     blocks: list[tuple[str, str]] = []

@@ -149,7 +149,11 @@ def _read_chunks(out: Path) -> list[dict]:
 
 
 def ingest(
-    inputs: list[str | Path], out: str | Path, chunk: ChunkSettings | None = None, progress: bool | None = None, workers: int = 1
+    inputs: list[str | Path],
+    out: str | Path,
+    chunk: ChunkSettings | None = None,
+    progress: bool | None = None,
+    workers: int = 1,
 ) -> Summary:
     """Read, chunk and index documents into `out` (created, or updated in place). Returns the accounting.
     `chunk` None: the existing index's settings, or the defaults for a new one. `workers` > 1 reads documents
@@ -166,7 +170,9 @@ def ingest(
     meta = _read_meta(out) if out.is_dir() else None
     if meta is None:
         if out.is_dir() and any(out.iterdir()):
-            raise UserError(f"--out {out}: directory exists and is not an index (no {META}): choose a new or empty directory")
+            raise UserError(
+                f"--out {out}: directory exists and is not an index (no {META}): choose a new or empty directory"
+            )
         chunk = chunk or ChunkSettings()
         meta = {"format": FORMAT, "chunk": chunk.as_dict(), "analyser": analyser_version(), "documents": {}}
     elif chunk is None:
@@ -236,10 +242,20 @@ def _ingest_one(name: str, path: Path, digest: str, chunk: ChunkSettings) -> tup
     for page in pages:
         pieces = [] if page.reject else chunk_blocks(page.blocks, chunk)
         if not pieces:
-            entry["rejects"].append({"file": name, "page": page.number, "reason": page.reject or documents.EMPTY, "detail": ""})
+            entry["rejects"].append(
+                {"file": name, "page": page.number, "reason": page.reject or documents.EMPTY, "detail": ""}
+            )
             continue
         for n, c in enumerate(pieces):
-            chunks.append({"id": f"{digest[:12]}-p{page.number}-c{n}", "doc": name, "page": page.number, "text": c.text, "terms": list(c.terms)})
+            chunks.append(
+                {
+                    "id": f"{digest[:12]}-p{page.number}-c{n}",
+                    "doc": name,
+                    "page": page.number,
+                    "text": c.text,
+                    "terms": list(c.terms),
+                }
+            )
     entry["chunks"] = len(chunks)
     return entry, chunks
 
@@ -280,10 +296,15 @@ class Index:
         """Open INDEX; with `chunk`, an index built with other chunk settings is an error."""
         root = Path(root)
         if not root.is_dir():
-            raise UserError(f"rag index {root}: no such directory: build it with python -m llmsweep.rag ingest DOCS --out {root}")
+            raise UserError(
+                f"rag index {root}: no such directory: build it with python -m llmsweep.rag ingest DOCS --out {root}"
+            )
         meta = _read_meta(root)
         if meta is None or not (root / BM25_DIR).is_dir():
-            raise UserError(f"rag index {root}: not an index (no {META} or {BM25_DIR}/): build it with python -m llmsweep.rag ingest")
+            raise UserError(
+                f"rag index {root}: not an index (no {META} or {BM25_DIR}/): "
+                "build it with python -m llmsweep.rag ingest DOCS --out DIR"
+            )
         if chunk is not None:
             _check_settings(root, meta, chunk)
         return cls(root, meta, _read_chunks(root), BM25.load(root / BM25_DIR))

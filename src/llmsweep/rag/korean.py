@@ -37,7 +37,9 @@ def sentences(text: str) -> list[Sentence]:
     """The sentences of `text` with their search terms, in order; whitespace between them is dropped."""
     if not text.strip():
         return []
-    return [Sentence(s.text, _terms(s.tokens), len(s.tokens)) for s in kiwi().split_into_sents(text, return_tokens=True)]
+    return [
+        Sentence(s.text, _terms(s.tokens), len(s.tokens)) for s in kiwi().split_into_sents(text, return_tokens=True)
+    ]
 
 
 def terms(text: str) -> list[str]:

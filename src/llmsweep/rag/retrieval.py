@@ -52,7 +52,15 @@ def rrf(rankings: list[list[int]], weights: list[float], rrf_k: int = 60) -> lis
 
 
 class HybridRetriever:
-    def __init__(self, index: Index | str | Path, model: str, top_k: int = 5, weight: float = 0.5, rrf_k: int = 60, candidates: int = 50):
+    def __init__(
+        self,
+        index: Index | str | Path,
+        model: str,
+        top_k: int = 5,
+        weight: float = 0.5,
+        rrf_k: int = 60,
+        candidates: int = 50,
+    ):
         if not 0.0 <= float(weight) <= 1.0:
             raise UserError(f"retriever.weight={weight}: the dense share of the fusion must be within [0, 1]")
         self.index, self.top_k, self.weight = _index(index), _top_k(top_k), float(weight)
