@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install llmsweep into ./.venv (CPU torch 2.13.0 first, then the package, pinned by constraints.txt).
 #   bash install.sh          the package: enough to train, merge and serve
-#   bash install.sh --test   the package, the test dependencies, and (as root, via apt) PostgreSQL's server
-#                            and SLURM (munge, slurmctld, slurmd, slurmdbd + MariaDB for sacct) that the
-#                            storage and cluster tests start
+#   bash install.sh --test   the package, the test dependencies, and (as root, via apt) PostgreSQL's server,
+#                            SLURM (munge, slurmctld, slurmd, slurmdbd + MariaDB for sacct) that the storage and
+#                            cluster tests start, and the Korean font (fonts-nanum) the RAG tests write PDFs with
 # PYTHON=python3.11 bash install.sh   picks the interpreter (3.10+).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,6 +20,7 @@ done
 if [ -n "$extras" ]; then
   apt_pkgs=()
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_pkgs+=(postgresql)
+  [ -f /usr/share/fonts/truetype/nanum/NanumGothic.ttf ] || apt_pkgs+=(fonts-nanum)
   for bin in slurmctld slurmd munged slurmdbd mariadbd; do
     PATH="$PATH:/usr/sbin" command -v "$bin" >/dev/null || { apt_pkgs+=(munge slurm-wlm slurmctld slurmd slurm-client slurmdbd mariadb-server); break; }
   done
