@@ -45,3 +45,30 @@ def test_a_signalled_run_saves_and_its_rerun_resumes_to_the_uninterrupted_result
     assert again["attempts"] == 2 and again["device_seconds"] > 0
     ids = {p.name.split("-")[3] for p in offline_runs(cut)}  # offline-run-<time>-<id>[-n]
     assert len(offline_runs(cut)) == 2 and len(ids) == 1, "both attempts wrote to one W&B run id"
+
+
+def test_ctrl_c_saves_a_checkpoint_says_how_to_continue_and_the_command_resumes(cache_dir, tmp_path):
+    """SIGINT (Ctrl-C) stops a local run like SIGTERM does: a checkpoint, one line with the command that continues,
+    no traceback; that command resumes from the checkpoint."""
+    cut = tmp_path / "cut"
+    args = ["trainer.max_steps=40", "generate.num_prompts=2", "tracking=none"]  # no periodic save: only the signal's
+    proc = subprocess.Popen([sys.executable, "train.py", *args, f"hydra.run.dir={cut}"], cwd=REPO, env=cli_env(cache_dir),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(cut / "train.log", proc)
+    end = time.monotonic() + 300
+    while "train_runtime" not in (cut / "train.log").read_text() and "'loss'" not in (cut / "train.log").read_text():
+        assert proc.poll() is None and time.monotonic() < end, "training did not start"
+        if (cut / "accounting.json").exists() or "eval_loss" in (cut / "train.log").read_text():
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGINT, err[-3000:]
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
+    (line,) = [ln for ln in err.splitlines() if ln.startswith("interrupted:")]
+    assert f"hydra.run.dir={cut}" in line and "continue with: python train.py trainer.max_steps=40" in line
+    saved = [p.name for p in (cut / "checkpoints").glob("checkpoint-*")]
+    assert len(saved) == 1 and not (cut / "metrics.json").exists()
+    resumed = run_cli(cache_dir, *args, out=cut)
+    assert f"resuming from {cut / 'checkpoints' / saved[0]}" in resumed.stderr + resumed.stdout
+    assert read_metrics(cut)["global_step"] == 40 and read_metrics(cut)["attempts"] == 2

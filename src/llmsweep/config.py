@@ -115,7 +115,8 @@ class CheckpointConf:
     """Preemption safety (llmsweep.training.preemption). The periodic interval is the trainer's own
     `trainer.save_strategy: steps` + `trainer.save_steps`; these add saving on a scheduler's signal."""
 
-    signals: List[str] = field(default_factory=lambda: ["SIGUSR1", "SIGUSR2", "SIGTERM"])
+    # SIGINT (Ctrl-C) too: a local run stops like a preempted one, with a checkpoint to continue from
+    signals: List[str] = field(default_factory=lambda: ["SIGUSR1", "SIGUSR2", "SIGTERM", "SIGINT"])
     resume: bool = True  # a run dir holding checkpoints/checkpoint-N continues from the last one
 
 

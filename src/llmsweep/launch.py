@@ -92,10 +92,27 @@ def run_job(recipe: Recipe, cfg: DictConfig):
         if n > 1 and world_size() == 1:
             return _spawn_ranks(recipe, cfg)
         return execute(recipe, cfg, controls=controls_for(cfg, recipe.stage))
-    except preemption.Preempted:
+    except preemption.Preempted as e:
         if preemption.in_main_thread():
+            if preemption.interrupted():
+                _how_to_continue(e)
             preemption.hand_over()  # requeue and exit
         raise  # a trial in a sweep's worker thread: the sweep hands over once its trials stopped
+
+
+def _how_to_continue(e: Exception) -> None:
+    """Ctrl-C: one line on where the checkpoint is and the command that continues from it."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        return  # a multirun's job: the sweep says how to continue
+    run_dir = Path(hc.runtime.output_dir)
+    overrides = " ".join(o for o in hc.overrides.task if not o.startswith("hydra.run.dir="))
+    app = hc.job.name if hc.job.name in ("train", "merge") else "train"
+    print(f"interrupted: {e}; continue with: python {app}.py {overrides} hydra.run.dir={run_dir}".replace("  ", " "),
+          file=sys.stderr)
 
 
 def _spawn_ranks(recipe: Recipe, cfg: DictConfig):

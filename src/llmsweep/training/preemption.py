@@ -63,6 +63,8 @@ def caught() -> int | None:
 
 def _on_signal(signum, frame) -> None:
     global _caught
+    if signum == signal.SIGINT and _caught == signal.SIGINT:
+        raise KeyboardInterrupt  # a second Ctrl-C: stop now, without waiting for the checkpoint
     if _caught is None:
         log.warning("caught %s: checkpointing at the end of this step", signal.Signals(signum).name)
     _caught = signum
@@ -96,11 +98,18 @@ def callback():
     return PreemptionCallback()
 
 
+def interrupted() -> bool:
+    """The signal was the user's Ctrl-C: nothing to requeue, the user continues the run by hand."""
+    return _caught == signal.SIGINT
+
+
 def hand_over() -> None:
     """Main thread, after the checkpoint is written: requeue (the previous handler or scontrol) and exit."""
     signum = _caught
     previous = _previous.get(signum)
     stop_listening()
+    if signum == signal.SIGINT:
+        raise SystemExit(128 + signum)
     if callable(previous):
         previous(signum, None)  # submitit: requeue + exit on its preemption signal, log-and-ignore on SIGTERM
     job = os.environ.get("SLURM_JOB_ID")
