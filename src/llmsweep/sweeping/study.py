@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import logging
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
+from llmsweep.sweeping.space import SearchSpace
 
 
 def storage_url(conf: DictConfig) -> str:
@@ -22,22 +22,20 @@ def storage_url(conf: DictConfig) -> str:
 def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
     """journal:///path -> Optuna's journal file (shared filesystems); anything else is an RDB URL.
     With `heartbeat_s`, RDB trials silent for 3x that long are failed and handed to `on_stale`."""
+    import time
+    import warnings
+
     import optuna
+    from optuna.exceptions import ExperimentalWarning
     from optuna.storages.journal import JournalFileBackend, JournalStorage
+    from sqlalchemy.exc import SQLAlchemyError
 
     if url.startswith("journal://"):
         path = Path(url[len("journal://"):])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
-    import time
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    import warnings
-
-    from optuna.exceptions import ExperimentalWarning
-
-    warnings.filterwarnings("ignore", category=ExperimentalWarning)  # heartbeat_interval: experimental since Optuna 2.9, still there
+    # heartbeat_interval: experimental since Optuna 2.9, still there
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(
@@ -54,45 +52,59 @@ def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
             time.sleep(0.5 + attempt)
 
 
-def make_sampler(conf: DictConfig, space: dict):
+# name -> the Optuna class; samplers also get `seed` (sampler.seed), the grid sampler its grid from the space
+SAMPLERS = {
+    "tpe": "TPESampler",
+    "random": "RandomSampler",
+    "cmaes": "CmaEsSampler",
+    "nsga2": "NSGAIISampler",
+    "grid": "GridSampler",
+}
+PRUNERS = {
+    "none": "NopPruner",
+    "median": "MedianPruner",
+    "hyperband": "HyperbandPruner",
+    "successive_halving": "SuccessiveHalvingPruner",
+}
+
+
+def make_sampler(conf: DictConfig, space: SearchSpace, trials_so_far: int = 0):
+    """The sampler, seeded with `sampler.seed + trials_so_far`: a continued study (more n_trials for the same
+    study_name) must not replay the points its first trials drew from the same seed."""
     import optuna
 
-    kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
-    name, seed = conf.name, conf.seed
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, **kwargs)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed, **kwargs)
-    if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, **kwargs)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, **kwargs)
-    if name == "grid":
-        grid = {}
-        for k, d in space.items():
-            if not hasattr(d, "choices"):
-                raise UserError(f"sampler=grid needs choice(...) or range(...) for every key; {k} is {type(d).__name__}")
-            grid[k] = list(d.choices)
-        return optuna.samplers.GridSampler(grid, seed=seed)
-    raise UserError(f"hydra.sweeper.sampler.name={name}: use tpe, random, cmaes, nsga2 or grid")
+    cls = getattr(optuna.samplers, _lookup(SAMPLERS, conf.name, "sampler"))
+    given = {"seed": None if conf.seed is None else int(conf.seed) + trials_so_far}
+    if conf.name == "grid":
+        given["search_space"] = space.grid()
+    return cls(**given, **_kwargs(conf, cls, "sampler", given))
 
 
 def make_pruner(conf: DictConfig):
     import optuna
 
+    cls = getattr(optuna.pruners, _lookup(PRUNERS, conf.name, "pruner"))
+    return cls(**_kwargs(conf, cls, "pruner", {}))
+
+
+def _lookup(table: dict, name: str, what: str) -> str:
+    if name not in table:
+        raise UserError(f"hydra.sweeper.{what}.name={name} is not known: use one of {', '.join(table)}")
+    return table[name]
+
+
+def _kwargs(conf: DictConfig, cls, what: str, given: dict) -> dict:
+    """`conf.kwargs`, each one a parameter of `cls` not already set from another field; the one rule for samplers
+    and pruners: anything else is an error naming the key and what `cls` accepts (kwargs written for another
+    sampler or pruner are not silently dropped)."""
     kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
-    pruners = {
-        "none": optuna.pruners.NopPruner,
-        "median": optuna.pruners.MedianPruner,
-        "hyperband": optuna.pruners.HyperbandPruner,
-        "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
-    }
-    if conf.name not in pruners:
-        raise UserError(f"hydra.sweeper.pruner.name={conf.name}: use {', '.join(pruners)}")
-    cls = pruners[conf.name]
-    # kwargs written for another pruner (a sweep file's median settings, then pruner.name=hyperband) are dropped, loudly
-    accepted = inspect.signature(cls).parameters
-    ignored = sorted(k for k in kwargs if k not in accepted)
-    if ignored:
-        logging.getLogger(__name__).warning("pruner.kwargs %s do not apply to %s and are ignored", ignored, cls.__name__)
-    return cls(**{k: v for k, v in kwargs.items() if k in accepted})
+    accepted = [p for p in inspect.signature(cls).parameters if p not in given and p not in ("self", "args", "kwargs")]
+    for key in kwargs:
+        if key in given:
+            raise UserError(f"hydra.sweeper.{what}.kwargs.{key}: set by llmsweep for {cls.__name__} "
+                            f"(use hydra.sweeper.{what}.{key}); remove it with ~hydra.sweeper.{what}.kwargs.{key}")
+        if key not in accepted:
+            raise UserError(f"hydra.sweeper.{what}.kwargs.{key} is not a parameter of {cls.__name__} "
+                            f"({what}.name={conf.name}); it accepts {', '.join(accepted) or 'none'}: "
+                            f"remove it with ~hydra.sweeper.{what}.kwargs.{key}")
+    return kwargs
