@@ -69,11 +69,15 @@ def numbers(launcher) -> list[int]:
     return sorted(int(kv["trial.number"]) for kv in launcher.launched)
 
 
+def by_number(launcher) -> list[dict]:
+    return sorted(launcher.launched, key=lambda kv: int(kv["trial.number"]))
+
+
 def test_refill_and_record_run_n_trials_with_several_workers(tmp_path):
     s, results, launcher = sweep(tmp_path, InMemoryStorage(), n_trials=5, n_workers=2)
     ts = s.study.get_trials()
     assert [t.state.name for t in ts] == ["COMPLETE"] * 5 and len(results) == 5 and numbers(launcher) == [0, 1, 2, 3, 4]
-    for t, kv in zip(ts, sorted(launcher.launched, key=lambda kv: int(kv["trial.number"]))):
+    for t, kv in zip(ts, by_number(launcher), strict=True):
         assert t.user_attrs["run_dir"] == str(tmp_path / "runs" / str(t.number))
         assert t.value == pytest.approx(float(kv["x"]) + int(kv["y"]))
         assert int(kv["y"]) in (1, 3, 5, 7) and t.params["y"] == int(kv["y"])
@@ -228,7 +232,8 @@ def test_range_spaces_become_stepped_distributions_and_jobs_get_hydras_values(tm
     from optuna.distributions import FloatDistribution, IntDistribution
 
     space = ["r=range(8,33,step=8)", "f=range(0.1,0.5,0.1)", "g=range(0.0,1.0,0.05)", "d=range(10,0,-2)"]
-    hydra_values = {o.get_key_element(): sorted(o.sweep_iterator()) for o in OverridesParser.create().parse_overrides(space)}
+    parsed = OverridesParser.create().parse_overrides(space)
+    hydra_values = {o.get_key_element(): sorted(o.sweep_iterator()) for o in parsed}
     s, _, launcher = sweep(tmp_path, InMemoryStorage(), space=space, n_trials=12, sampler={"name": "random"})
     assert s.space.distributions == {
         "r": IntDistribution(8, 32, step=8), "f": FloatDistribution(0.1, 0.4, step=0.1),
@@ -239,15 +244,38 @@ def test_range_spaces_become_stepped_distributions_and_jobs_get_hydras_values(tm
             assert type(values[0])(kv[key]) in values, (key, kv[key])
     assert {float(kv["g"]) for kv in launcher.launched} - set(hydra_values["g"]) == set()
     assert s.space.grid()["g"] == hydra_values["g"]
-    for t, kv in zip(s.study.get_trials(), sorted(launcher.launched, key=lambda kv: int(kv["trial.number"]))):
+    for t, kv in zip(s.study.get_trials(), by_number(launcher), strict=True):
         assert math.isclose(t.params["g"], float(kv["g"]), abs_tol=1e-12)
 
 
 def test_a_grid_over_ranges_visits_hydras_values(tmp_path):
-    s, _, launcher = sweep(tmp_path, InMemoryStorage(), space=["y=range(1,9,step=2)", "f=range(0.1,0.3,0.1)"],
+    _, _, launcher = sweep(tmp_path, InMemoryStorage(), space=["y=range(1,9,step=2)", "f=range(0.1,0.3,0.1)"],
                            n_trials=20, sampler={"name": "grid"})
     seen = [(int(kv["y"]), float(kv["f"])) for kv in launcher.launched]
     assert set(seen) == {(y, f) for y in (1, 3, 5, 7) for f in (0.1, 0.2)}
     # the refill asks before the last trial is recorded: Optuna's GridSampler then repeats a point once, as it does
     # for parallel workers; it stops the study when it records the last point
     assert len(seen) <= 9
+
+
+def test_samplers_and_pruners_refuse_kwargs_they_do_not_take_naming_what_they_accept():
+    from llmsweep.errors import UserError
+    from llmsweep.sweeping.space import split
+    from llmsweep.sweeping.study import make_pruner, make_sampler
+
+    space = split(OverridesParser.create().parse_overrides(SPACE))
+    conf = OmegaConf.structured(LlmsweepOptunaConf)
+    tpe = make_sampler(OmegaConf.merge(conf.sampler, {"kwargs": {"n_startup_trials": 3}}), space)
+    assert isinstance(tpe, optuna.samplers.TPESampler)
+    median = make_pruner(OmegaConf.merge(conf.pruner, {"name": "median", "kwargs": {"n_warmup_steps": 2}}))
+    assert isinstance(median, optuna.pruners.MedianPruner)
+    # a sweep file's median settings, then pruner.name=hyperband on the command line
+    with pytest.raises(UserError, match=r"pruner.kwargs.n_warmup_steps is not a parameter of HyperbandPruner .*"
+                                        r"accepts min_resource, max_resource, reduction_factor"):
+        make_pruner(OmegaConf.merge(conf.pruner, {"name": "hyperband", "kwargs": {"n_warmup_steps": 2}}))
+    with pytest.raises(UserError, match=r"sampler.kwargs.n_startup_trials is not a parameter of RandomSampler"):
+        make_sampler(OmegaConf.merge(conf.sampler, {"name": "random", "kwargs": {"n_startup_trials": 3}}), space)
+    with pytest.raises(UserError, match=r"sampler.kwargs.seed: set by llmsweep .*\(use hydra.sweeper.sampler.seed\)"):
+        make_sampler(OmegaConf.merge(conf.sampler, {"kwargs": {"seed": 1}}), space)
+    with pytest.raises(UserError, match=r"pruner.name=medain is not known: use one of none, median, hyperband"):
+        make_pruner(OmegaConf.merge(conf.pruner, {"name": "medain"}))
