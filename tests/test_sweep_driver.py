@@ -270,10 +270,13 @@ def test_samplers_and_pruners_refuse_kwargs_they_do_not_take_naming_what_they_ac
     median = make_pruner(OmegaConf.merge(conf.pruner, {"name": "median", "kwargs": {"n_warmup_steps": 2}}))
     assert isinstance(median, optuna.pruners.MedianPruner)
     # a sweep file's median settings, then pruner.name=hyperband on the command line
-    with pytest.raises(UserError, match=r"pruner.kwargs.n_warmup_steps is not a parameter of HyperbandPruner .*"
-                                        r"accepts min_resource, max_resource, reduction_factor"):
-        make_pruner(OmegaConf.merge(conf.pruner, {"name": "hyperband", "kwargs": {"n_warmup_steps": 2}}))
-    with pytest.raises(UserError, match=r"sampler.kwargs.n_startup_trials is not a parameter of RandomSampler"):
+    median_kwargs = {"n_warmup_steps": 2, "min_resource": 1, "n_startup_trials": 1}
+    with pytest.raises(UserError, match=r"pruner.kwargs n_warmup_steps, n_startup_trials: not parameters of "
+                                        r"HyperbandPruner .* accepts min_resource, max_resource, reduction_factor.*"
+                                        r"remove them with ~hydra.sweeper.pruner.kwargs.n_warmup_steps "
+                                        r"~hydra.sweeper.pruner.kwargs.n_startup_trials$"):
+        make_pruner(OmegaConf.merge(conf.pruner, {"name": "hyperband", "kwargs": median_kwargs}))
+    with pytest.raises(UserError, match=r"sampler.kwargs n_startup_trials: not parameters of RandomSampler"):
         make_sampler(OmegaConf.merge(conf.sampler, {"name": "random", "kwargs": {"n_startup_trials": 3}}), space)
     with pytest.raises(UserError, match=r"sampler.kwargs.seed: set by llmsweep .*\(use hydra.sweeper.sampler.seed\)"):
         make_sampler(OmegaConf.merge(conf.sampler, {"kwargs": {"seed": 1}}), space)

@@ -94,17 +94,19 @@ def _lookup(table: dict, name: str, what: str) -> str:
 
 
 def _kwargs(conf: DictConfig, cls, what: str, given: dict) -> dict:
-    """`conf.kwargs`, each one a parameter of `cls` not already set from another field; the one rule for samplers
-    and pruners: anything else is an error naming the key and what `cls` accepts (kwargs written for another
-    sampler or pruner are not silently dropped)."""
+    """`conf.kwargs`, each one a parameter of `cls` not already set from another field. The one rule for samplers
+    and pruners: any other key (a typo, or kwargs written for another sampler or pruner) is an error naming the
+    keys, what `cls` accepts and the overrides that remove them; nothing is silently dropped."""
     kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
     accepted = [p for p in inspect.signature(cls).parameters if p not in given and p not in ("self", "args", "kwargs")]
     for key in kwargs:
         if key in given:
             raise UserError(f"hydra.sweeper.{what}.kwargs.{key}: set by llmsweep for {cls.__name__} "
                             f"(use hydra.sweeper.{what}.{key}); remove it with ~hydra.sweeper.{what}.kwargs.{key}")
-        if key not in accepted:
-            raise UserError(f"hydra.sweeper.{what}.kwargs.{key} is not a parameter of {cls.__name__} "
-                            f"({what}.name={conf.name}); it accepts {', '.join(accepted) or 'none'}: "
-                            f"remove it with ~hydra.sweeper.{what}.kwargs.{key}")
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        removal = " ".join(f"~hydra.sweeper.{what}.kwargs.{k}" for k in unknown)
+        raise UserError(f"hydra.sweeper.{what}.kwargs {', '.join(unknown)}: not parameters of {cls.__name__} "
+                        f"({what}.name={conf.name}), which accepts {', '.join(accepted) or 'none'}; "
+                        f"fix the name or remove them with {removal}")
     return kwargs
