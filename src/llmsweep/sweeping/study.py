@@ -52,45 +52,37 @@ def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
             time.sleep(0.5 + attempt)
 
 
-# name -> the Optuna class; samplers also get `seed` (sampler.seed), the grid sampler its grid from the space
-SAMPLERS = {
-    "tpe": "TPESampler",
-    "random": "RandomSampler",
-    "cmaes": "CmaEsSampler",
-    "nsga2": "NSGAIISampler",
-    "grid": "GridSampler",
-}
-PRUNERS = {
-    "none": "NopPruner",
-    "median": "MedianPruner",
-    "hyperband": "HyperbandPruner",
-    "successive_halving": "SuccessiveHalvingPruner",
+# hydra.sweeper.{sampler,pruner}.name -> the Optuna class. Samplers also get `seed` (sampler.seed), the grid sampler
+# its grid from the search space; everything else comes from `kwargs` under one rule (`_kwargs`).
+OPTUNA_CLASSES = {
+    "sampler": {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler", "nsga2": "NSGAIISampler",
+                "grid": "GridSampler"},
+    "pruner": {"none": "NopPruner", "median": "MedianPruner", "hyperband": "HyperbandPruner",
+               "successive_halving": "SuccessiveHalvingPruner"},
 }
 
 
 def make_sampler(conf: DictConfig, space: SearchSpace, trials_so_far: int = 0):
     """The sampler, seeded with `sampler.seed + trials_so_far`: a continued study (more n_trials for the same
     study_name) must not replay the points its first trials drew from the same seed."""
-    import optuna
-
-    cls = getattr(optuna.samplers, _lookup(SAMPLERS, conf.name, "sampler"))
     given = {"seed": None if conf.seed is None else int(conf.seed) + trials_so_far}
     if conf.name == "grid":
         given["search_space"] = space.grid()
-    return cls(**given, **_kwargs(conf, cls, "sampler", given))
+    return _build("sampler", conf, given)
 
 
 def make_pruner(conf: DictConfig):
+    return _build("pruner", conf, {})
+
+
+def _build(what: str, conf: DictConfig, given: dict):
     import optuna
 
-    cls = getattr(optuna.pruners, _lookup(PRUNERS, conf.name, "pruner"))
-    return cls(**_kwargs(conf, cls, "pruner", {}))
-
-
-def _lookup(table: dict, name: str, what: str) -> str:
-    if name not in table:
-        raise UserError(f"hydra.sweeper.{what}.name={name} is not known: use one of {', '.join(table)}")
-    return table[name]
+    table = OPTUNA_CLASSES[what]
+    if conf.name not in table:
+        raise UserError(f"hydra.sweeper.{what}.name={conf.name} is not known: use one of {', '.join(table)}")
+    cls = getattr(optuna.samplers if what == "sampler" else optuna.pruners, table[conf.name])
+    return cls(**given, **_kwargs(conf, cls, what, given))
 
 
 def _kwargs(conf: DictConfig, cls, what: str, given: dict) -> dict:
@@ -101,8 +93,9 @@ def _kwargs(conf: DictConfig, cls, what: str, given: dict) -> dict:
     accepted = [p for p in inspect.signature(cls).parameters if p not in given and p not in ("self", "args", "kwargs")]
     for key in kwargs:
         if key in given:
+            source = "hydra.sweeper.params" if key == "search_space" else f"hydra.sweeper.{what}.{key}"
             raise UserError(f"hydra.sweeper.{what}.kwargs.{key}: set by llmsweep for {cls.__name__} "
-                            f"(use hydra.sweeper.{what}.{key}); remove it with ~hydra.sweeper.{what}.kwargs.{key}")
+                            f"(use {source}); remove it with ~hydra.sweeper.{what}.kwargs.{key}")
     unknown = [k for k in kwargs if k not in accepted]
     if unknown:
         removal = " ".join(f"~hydra.sweeper.{what}.kwargs.{k}" for k in unknown)
