@@ -114,8 +114,6 @@ def test_median_pruner_stops_bad_trials_early(cache_dir, tmp_path):
     run_cli(
         cache_dir, "-m", "+sweeps=lora_rank", "hydra.sweeper.n_trials=6", "hydra.sweeper.study_name=prune",
         f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.sampler.name=grid", "hydra.sweeper.pruner.name=median",
-        # lora_rank's successive-halving kwargs do not apply to the median pruner: removed (unknown kwargs are errors)
-        "~hydra.sweeper.pruner.kwargs.min_resource", "~hydra.sweeper.pruner.kwargs.reduction_factor",
         "+hydra.sweeper.pruner.kwargs.n_startup_trials=2", "+hydra.sweeper.pruner.kwargs.n_warmup_steps=0",
         # half the space is clearly bad: a learning rate too small to move the loss
         "method.args.learning_rate=choice(0.003,0.0000001)", "method.lora.r=choice(4,8,16)",

@@ -11,14 +11,14 @@ from hydra.core.config_store import ConfigStore
 class SamplerConf:
     name: str = "tpe"  # tpe | random | cmaes | nsga2 | grid
     seed: Optional[int] = 0  # plus the number of trials already in the study: a continued study draws new points
-    # passed to the optuna sampler's constructor; a key it does not take is an error
+    # passed to the optuna sampler's constructor; a key no sampler takes is an error, one another takes is dropped
     kwargs: Dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class PrunerConf:
     name: str = "none"  # none | median | hyperband | successive_halving
-    # passed to the optuna pruner's constructor; a key it does not take is an error
+    # passed to the optuna pruner's constructor; a key no pruner takes is an error, one another takes is dropped
     kwargs: Dict[str, Any] = field(default_factory=dict)
 
 

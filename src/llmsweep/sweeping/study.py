@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
 from llmsweep.sweeping.space import SearchSpace
+
+log = logging.getLogger(__name__)
 
 
 def storage_url(conf: DictConfig) -> str:
@@ -81,25 +84,35 @@ def _build(what: str, conf: DictConfig, given: dict):
     table = OPTUNA_CLASSES[what]
     if conf.name not in table:
         raise UserError(f"hydra.sweeper.{what}.name={conf.name} is not known: use one of {', '.join(table)}")
-    cls = getattr(optuna.samplers if what == "sampler" else optuna.pruners, table[conf.name])
-    return cls(**given, **_kwargs(conf, cls, what, given))
+    module = optuna.samplers if what == "sampler" else optuna.pruners
+    classes = {name: getattr(module, cls) for name, cls in table.items()}
+    return classes[conf.name](**given, **_kwargs(conf, classes, what, given))
 
 
-def _kwargs(conf: DictConfig, cls, what: str, given: dict) -> dict:
-    """`conf.kwargs`, each one a parameter of `cls` not already set from another field. The one rule for samplers
-    and pruners: any other key (a typo, or kwargs written for another sampler or pruner) is an error naming the
-    keys, what `cls` accepts and the overrides that remove them; nothing is silently dropped."""
+def _kwargs(conf: DictConfig, classes: dict, what: str, given: dict) -> dict:
+    """`conf.kwargs` for the chosen class under the one rule for samplers and pruners: a key that no class of the
+    table takes (a typo) is an error naming it and what the chosen class accepts; a key that another one takes (a
+    sweep file's median settings, then pruner.name=none on the command line) is dropped with a warning."""
+    cls = classes[conf.name]
     kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
-    accepted = [p for p in inspect.signature(cls).parameters if p not in given and p not in ("self", "args", "kwargs")]
     for key in kwargs:
         if key in given:
             source = "hydra.sweeper.params" if key == "search_space" else f"hydra.sweeper.{what}.{key}"
             raise UserError(f"hydra.sweeper.{what}.kwargs.{key}: set by llmsweep for {cls.__name__} "
                             f"(use {source}); remove it with ~hydra.sweeper.{what}.kwargs.{key}")
-    unknown = [k for k in kwargs if k not in accepted]
+    accepted = _parameters(cls) - set(given)
+    known = set().union(*(_parameters(c) for c in classes.values()))
+    unknown = [k for k in kwargs if k not in known]
     if unknown:
-        removal = " ".join(f"~hydra.sweeper.{what}.kwargs.{k}" for k in unknown)
-        raise UserError(f"hydra.sweeper.{what}.kwargs {', '.join(unknown)}: not parameters of {cls.__name__} "
-                        f"({what}.name={conf.name}), which accepts {', '.join(accepted) or 'none'}; "
-                        f"fix the name or remove them with {removal}")
-    return kwargs
+        raise UserError(f"hydra.sweeper.{what}.kwargs {', '.join(unknown)}: not a parameter of any {what} "
+                        f"({what}.name={conf.name} takes {', '.join(sorted(accepted)) or 'none'}); fix the name "
+                        f"or remove it with " + " ".join(f"~hydra.sweeper.{what}.kwargs.{k}" for k in unknown))
+    ignored = sorted(k for k in kwargs if k not in accepted)
+    if ignored:
+        log.warning("hydra.sweeper.%s.kwargs %s do not apply to %s and are ignored", what, ignored, cls.__name__)
+    return {k: v for k, v in kwargs.items() if k in accepted}
+
+
+def _parameters(cls) -> set[str]:
+    return {p.name for p in inspect.signature(cls).parameters.values() if p.kind is p.KEYWORD_ONLY
+            or p.kind is p.POSITIONAL_OR_KEYWORD}
