@@ -24,7 +24,7 @@ from optuna.trial import TrialState
 
 from llmsweep.errors import UserError
 from llmsweep.sweeping import launchers
-from llmsweep.sweeping.optuna_internals import running_trial, trial_id
+from llmsweep.sweeping.optuna_internals import trial_handle, trial_id
 from llmsweep.sweeping.retention import Retention
 from llmsweep.sweeping.space import split
 from llmsweep.sweeping.study import make_pruner, make_sampler, make_storage, storage_url
@@ -165,7 +165,7 @@ class Sweep:
                 if frozen.user_attrs.get(SLURM_JOB) == self.slurm_job:
                     log.info("trial %d: resuming it (this SLURM job %s was requeued while it ran)",
                              frozen.number, self.slurm_job)
-                    self._start(running_trial(self.study, frozen))
+                    self._start(trial_handle(self.study, trial_id(frozen)))
         if self.beats:
             optuna.storages.fail_stale_trials(self.study)
         log.info("study %s (%s): %d of %d trials finished; searching %s", self.name, self.url, finished(self.study),

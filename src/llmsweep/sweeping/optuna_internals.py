@@ -13,10 +13,11 @@ def trial_id(trial) -> int:
     return trial._trial_id
 
 
-def running_trial(study, frozen):
-    """A handle to tell a RUNNING trial that this process did not ask (one adopted after a SLURM requeue)."""
+def trial_handle(study, trial_id: int):
+    """A handle on a RUNNING trial that this process did not ask: one adopted after a SLURM requeue, or a job's own
+    trial rebuilt in its process for pruning (llmsweep.sweeping.pruning can use this)."""
     import optuna
 
     # optuna.trial.Trial(study, trial_id): the constructor is documented as internal ("use Study.ask"), but ask()
-    # only makes new trials; tell() accepts a trial number too, yet user attrs are set through the handle.
-    return optuna.trial.Trial(study, trial_id(frozen))
+    # only makes new trials; reporting and user attrs need the handle.
+    return optuna.trial.Trial(study, trial_id)
