@@ -1,8 +1,7 @@
-"""Puts llmsweep's `sweeps/` folder (the checkout's top-level one, through `llmsweep.paths`) on Hydra's search path, so `+sweeps=NAME` finds
-sweeps/NAME.yaml. Only that group: a plain file:// entry for the checkout root would also expose
-every YAML under it (.venv included) as config groups, in `--help` and to overrides."""
+"""Puts llmsweep's `sweeps/` folder (the checkout's top-level one, through `llmsweep.paths`) on Hydra's search
+path, so `+sweeps=NAME` finds sweeps/NAME.yaml. Only that group: a plain file:// entry for the checkout root would
+also expose every YAML under it (.venv included) as config groups, in `--help` and to overrides."""
 
-from pathlib import Path
 from typing import List, Optional
 
 # Hydra's file source is internal (hydra-core is pinned in pyproject.toml); subclassing it keeps its loading

@@ -20,7 +20,8 @@ class LlmsweepOptunaSweeper(Sweeper):
 
         self.hydra_context = hydra_context
         self.config = config
-        self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context, task_function=task_function, config=config)
+        self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context,
+                                                                task_function=task_function, config=config)
 
     def sweep(self, arguments: List[str]) -> Any:
         from llmsweep.sweeping.driver import run_sweep

@@ -12,9 +12,11 @@ log = logging.getLogger(__name__)
 def print_best(study) -> None:
     states = Counter(t.state.name for t in study.get_trials(deepcopy=False))
     print(f"study {study.study_name}: " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
-    spent = [t.user_attrs["device_seconds"] for t in study.get_trials(deepcopy=False) if "device_seconds" in t.user_attrs]
+    spent = [t.user_attrs["device_seconds"] for t in study.get_trials(deepcopy=False)
+             if "device_seconds" in t.user_attrs]
     if spent:
-        print(f"device time: {sum(spent) / 3600:.4f} device-hours over {len(spent)} trials (llmsweep.tracking.accounting)")
+        print(f"device time: {sum(spent) / 3600:.4f} device-hours over {len(spent)} trials "
+              "(llmsweep.tracking.accounting)")
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if not complete:
         print("no trial completed")

@@ -9,6 +9,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
+from llmsweep.sweeping.space import SearchSpace
+
+log = logging.getLogger(__name__)
 
 
 def storage_url(conf: DictConfig) -> str:
@@ -22,22 +25,20 @@ def storage_url(conf: DictConfig) -> str:
 def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
     """journal:///path -> Optuna's journal file (shared filesystems); anything else is an RDB URL.
     With `heartbeat_s`, RDB trials silent for 3x that long are failed and handed to `on_stale`."""
+    import time
+    import warnings
+
     import optuna
+    from optuna.exceptions import ExperimentalWarning
     from optuna.storages.journal import JournalFileBackend, JournalStorage
+    from sqlalchemy.exc import SQLAlchemyError
 
     if url.startswith("journal://"):
         path = Path(url[len("journal://"):])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
-    import time
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    import warnings
-
-    from optuna.exceptions import ExperimentalWarning
-
-    warnings.filterwarnings("ignore", category=ExperimentalWarning)  # heartbeat_interval: experimental since Optuna 2.9, still there
+    # heartbeat_interval: experimental since Optuna 2.9, still there
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
     for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(
@@ -54,45 +55,64 @@ def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
             time.sleep(0.5 + attempt)
 
 
-def make_sampler(conf: DictConfig, space: dict):
-    import optuna
+# hydra.sweeper.{sampler,pruner}.name -> the Optuna class. Samplers also get `seed` (sampler.seed), the grid sampler
+# its grid from the search space; everything else comes from `kwargs` under one rule (`_kwargs`).
+OPTUNA_CLASSES = {
+    "sampler": {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler", "nsga2": "NSGAIISampler",
+                "grid": "GridSampler"},
+    "pruner": {"none": "NopPruner", "median": "MedianPruner", "hyperband": "HyperbandPruner",
+               "successive_halving": "SuccessiveHalvingPruner"},
+}
 
-    kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
-    name, seed = conf.name, conf.seed
-    if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, **kwargs)
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed, **kwargs)
-    if name == "cmaes":
-        return optuna.samplers.CmaEsSampler(seed=seed, **kwargs)
-    if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed, **kwargs)
-    if name == "grid":
-        grid = {}
-        for k, d in space.items():
-            if not hasattr(d, "choices"):
-                raise UserError(f"sampler=grid needs choice(...) or range(...) for every key; {k} is {type(d).__name__}")
-            grid[k] = list(d.choices)
-        return optuna.samplers.GridSampler(grid, seed=seed)
-    raise UserError(f"hydra.sweeper.sampler.name={name}: use tpe, random, cmaes, nsga2 or grid")
+
+def make_sampler(conf: DictConfig, space: SearchSpace, trials_so_far: int = 0):
+    """The sampler, seeded with `sampler.seed + trials_so_far`: a continued study (more n_trials for the same
+    study_name) must not replay the points its first trials drew from the same seed."""
+    given = {"seed": None if conf.seed is None else int(conf.seed) + trials_so_far}
+    if conf.name == "grid":
+        given["search_space"] = space.grid()
+    return _build("sampler", conf, given)
 
 
 def make_pruner(conf: DictConfig):
+    return _build("pruner", conf, {})
+
+
+def _build(what: str, conf: DictConfig, given: dict):
     import optuna
 
+    table = OPTUNA_CLASSES[what]
+    if conf.name not in table:
+        raise UserError(f"hydra.sweeper.{what}.name={conf.name} is not known: use one of {', '.join(table)}")
+    module = optuna.samplers if what == "sampler" else optuna.pruners
+    classes = {name: getattr(module, cls) for name, cls in table.items()}
+    return classes[conf.name](**given, **_kwargs(conf, classes, what, given))
+
+
+def _kwargs(conf: DictConfig, classes: dict, what: str, given: dict) -> dict:
+    """`conf.kwargs` for the chosen class under the one rule for samplers and pruners: a key that no class of the
+    table takes (a typo) is an error naming it and what the chosen class accepts; a key that another one takes (a
+    sweep file's median settings, then pruner.name=none on the command line) is dropped with a warning."""
+    cls = classes[conf.name]
     kwargs = OmegaConf.to_container(conf.kwargs, resolve=True)
-    pruners = {
-        "none": optuna.pruners.NopPruner,
-        "median": optuna.pruners.MedianPruner,
-        "hyperband": optuna.pruners.HyperbandPruner,
-        "successive_halving": optuna.pruners.SuccessiveHalvingPruner,
-    }
-    if conf.name not in pruners:
-        raise UserError(f"hydra.sweeper.pruner.name={conf.name}: use {', '.join(pruners)}")
-    cls = pruners[conf.name]
-    # kwargs written for another pruner (a sweep file's median settings, then pruner.name=hyperband) are dropped, loudly
-    accepted = inspect.signature(cls).parameters
+    for key in kwargs:
+        if key in given:
+            source = "hydra.sweeper.params" if key == "search_space" else f"hydra.sweeper.{what}.{key}"
+            raise UserError(f"hydra.sweeper.{what}.kwargs.{key}: set by llmsweep for {cls.__name__} "
+                            f"(use {source}); remove it with ~hydra.sweeper.{what}.kwargs.{key}")
+    accepted = _parameters(cls) - set(given)
+    known = set().union(*(_parameters(c) for c in classes.values()))
+    unknown = [k for k in kwargs if k not in known]
+    if unknown:
+        raise UserError(f"hydra.sweeper.{what}.kwargs {', '.join(unknown)}: not a parameter of any {what} "
+                        f"({what}.name={conf.name} takes {', '.join(sorted(accepted)) or 'none'}); fix the name "
+                        f"or remove it with " + " ".join(f"~hydra.sweeper.{what}.kwargs.{k}" for k in unknown))
     ignored = sorted(k for k in kwargs if k not in accepted)
     if ignored:
-        logging.getLogger(__name__).warning("pruner.kwargs %s do not apply to %s and are ignored", ignored, cls.__name__)
-    return cls(**{k: v for k, v in kwargs.items() if k in accepted})
+        log.warning("hydra.sweeper.%s.kwargs %s do not apply to %s and are ignored", what, ignored, cls.__name__)
+    return {k: v for k, v in kwargs.items() if k in accepted}
+
+
+def _parameters(cls) -> set[str]:
+    return {p.name for p in inspect.signature(cls).parameters.values() if p.kind is p.KEYWORD_ONLY
+            or p.kind is p.POSITIONAL_OR_KEYWORD}
