@@ -9,17 +9,19 @@ from transformers import TrainerCallback
 
 
 def trial_handle(trial_cfg: DictConfig):
+    """The sweep's trial, rebuilt in the job's process with the sweep's pruner (a study attribute)."""
     import optuna
-
     from omegaconf import OmegaConf
 
+    from llmsweep.sweeping import optuna_internals
     from llmsweep.sweeping.study import make_pruner, make_storage
 
     storage = make_storage(str(trial_cfg.storage))
     name = str(trial_cfg.study_name)
-    pruner_conf = optuna.load_study(study_name=name, storage=storage).user_attrs.get("llmsweep.pruner", {"name": "none", "kwargs": {}})
+    attrs = optuna.load_study(study_name=name, storage=storage).user_attrs
+    pruner_conf = attrs.get("llmsweep.pruner", {"name": "none", "kwargs": {}})
     study = optuna.load_study(study_name=name, storage=storage, pruner=make_pruner(OmegaConf.create(pruner_conf)))
-    return optuna.trial.Trial(study, int(trial_cfg.trial_id))
+    return optuna_internals.trial_handle(study, int(trial_cfg.trial_id))
 
 
 class PruningCallback(TrainerCallback):
