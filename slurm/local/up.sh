@@ -33,7 +33,7 @@ wait_for() {  # wait_for WHAT SECONDS COMMAND...
 }
 CTLD_PORT=$(free_port); D1=$(free_port); D2=$(free_port); DB_PORT=$(free_port); DBD_PORT=$(free_port)
 HOST=$(hostname)
-CPUS=$(nproc)
+CPUS=$(nproc --all)  # --all: nproc alone obeys OMP_NUM_THREADS (1 in a test run would make 1-CPU nodes)
 
 # Accounting: MariaDB (loopback only, root without password inside this private datadir) <- slurmdbd.
 [ -d "$STATE/mysql/mysql" ] || mariadb-install-db --no-defaults --user=root --datadir="$STATE/mysql" \
