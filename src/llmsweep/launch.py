@@ -87,6 +87,8 @@ def run_job(recipe: Recipe, cfg: DictConfig):
             from llmsweep.models.memory import check_fits
 
             check_fits(cfg)  # before any model is loaded or looked up
+        elif n > 1:
+            _build_tiny_base(cfg)
     export_distributed_env()
     try:
         if n > 1 and world_size() == 1:
@@ -166,6 +168,32 @@ def _spawn_ranks(recipe: Recipe, cfg: DictConfig):
     raise (UserError if outcome.get("user_error") else RuntimeError)(f"rank 0: {outcome['message']}")
 
 
+def _build_tiny_base(cfg: DictConfig) -> None:
+    """The tiny base of a multi-process trial is built before the ranks exist, by one plain process: built by the
+    ranks it would be pretrained as a distributed job (accelerate sees WORLD_SIZE) and saved by rank 0 alone. On
+    SLURM every task asks; a lock makes the first build it and the others find it."""
+    import fcntl
+    import tempfile
+
+    from llmsweep.paths import cache_root
+
+    lock_dir = cache_root(cfg) / "tiny"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f, open(lock_dir / ".build.lock", "w") as lock:
+        OmegaConf.save(cfg, f.name, resolve=True)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")}
+        subprocess.run([sys.executable, "-m", "llmsweep.launch", "--tiny-base", f.name], env=env, check=True)
+
+
+def _tiny_base_main(config_file: str) -> int:
+    from llmsweep.models.build import tiny_checkpoint
+
+    logging.basicConfig(level=logging.INFO, format="[%(name)s][%(levelname)s] - %(message)s")
+    tiny_checkpoint(OmegaConf.load(config_file))
+    return 0
+
+
 def _ignore_user_signals() -> None:
     for sig in (signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_IGN)
@@ -210,4 +238,4 @@ def rank_main(run_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(rank_main(sys.argv[1]))
+    sys.exit(_tiny_base_main(sys.argv[2]) if sys.argv[1] == "--tiny-base" else rank_main(sys.argv[1]))
