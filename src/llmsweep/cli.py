@@ -10,40 +10,50 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from llmsweep import paths
+from llmsweep.cli_checks import check_config, checked, discard_unused_run_dir
+from llmsweep.config import TrainConf, register_configs
 from llmsweep.errors import UserError
-from llmsweep.config import register_configs
+from llmsweep.merging.config import MergeRunConf
 
 register_configs()  # every schema (train, merge, serve) and the resolvers
 
 CONF_DIR = str(paths.CONF_DIR)
 
 
-def _run(stage, cfg: DictConfig):
+def _run(stage, cfg: DictConfig, name: str):
+    single = HydraConfig.get().mode != RunMode.MULTIRUN
     try:
+        check_config(cfg, name)  # pass-through fields (trainer.*, method.args.*) before the heavy imports
         return stage(cfg)
-    except UserError as e:
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
+    except BaseException as e:
+        # a single run that failed before any work leaves no outputs/DATE/TIME behind (a sweep's job dirs stay:
+        # its summary lists them)
+        if single:
+            discard_unused_run_dir(HydraConfig.get().runtime.output_dir)
+        if not isinstance(e, UserError) or not single:
             raise  # one job of a sweep: the sweeper records it as failed and goes on
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
 
+@checked(lambda: TrainConf, "train")  # the command line's keys and values, before Hydra composes
 @hydra.main(config_path=CONF_DIR, config_name="train", version_base="1.3")
 def train(cfg: DictConfig) -> float:
     """Train one model (model x method x data) and return the objective for a sweeper."""
     from llmsweep.launch import run_job
     from llmsweep.training.run import RECIPE
 
-    return _run(lambda c: run_job(RECIPE, c), cfg)
+    return _run(lambda c: run_job(RECIPE, c), cfg, "train")
 
 
+@checked(lambda: MergeRunConf, "merge")
 @hydra.main(config_path=CONF_DIR, config_name="merge", version_base="1.3")
 def merge(cfg: DictConfig) -> float:
     """Merge models with mergekit, evaluate the result, and return the objective for a sweeper."""
     from llmsweep.launch import run_job
     from llmsweep.merging.run import RECIPE
 
-    return _run(lambda c: run_job(RECIPE, c), cfg)
+    return _run(lambda c: run_job(RECIPE, c), cfg, "merge")
 
 
 @hydra.main(config_path=CONF_DIR, config_name="serve", version_base="1.3")
