@@ -84,7 +84,7 @@ def test_help_explains_the_config_groups():
 @pytest.mark.parametrize(
     "app, groups",
     [
-        ("train.py", {"data", "judge", "method", "model", "scale", "sweeps", "tracking"}),
+        ("train.py", {"data", "distributed", "judge", "method", "model", "scale", "sweeps", "tracking"}),
         ("merge.py", {"data", "judge", "merge", "scale", "sweeps", "tracking"}),
         ("serve.py", {"engine"}),
     ],
@@ -135,7 +135,7 @@ def _compose(app: str, *overrides: str):
 def test_one_registration_serves_every_app_and_each_apps_own_sections_come_first():
     train, merge, serve = _compose("train"), _compose("merge"), _compose("serve", "run_dir=x")
     assert list(train)[:3] == ["model", "method", "data"] and list(merge)[:2] == ["merge", "data"]
-    assert serve.run_dir == "x" and serve.model_name == "x"
+    assert serve.run_dir == "x" and serve.model_name == "auto"
     shared = ["data", "tracking", "scale", "seed", "objective", "cache_dir", "trainer", "generate", "trial", "judge"]
     assert all(k in train and k in merge for k in shared)
 
