@@ -46,3 +46,10 @@ def test_unknown_trl_field_names_the_key(cache_dir, tmp_path):
     proc = run_cli(cache_dir, "+method.args.lerning_rate=0.1", out=tmp_path / "run", check=False)
     assert proc.returncode == 2
     assert "lerning_rate" in proc.stderr and "SFTConfig" in proc.stderr
+
+
+def test_a_missing_data_path_is_refused_before_torch_is_imported(cache_dir, tmp_path):
+    proc = run_cli(cache_dir, f"data.path={tmp_path / 'nosuch.jsonl'}", check=False, out=tmp_path / "run")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].startswith("error: data.path ")
+    assert "no such file or directory" in proc.stderr and "Traceback" not in proc.stderr
+    assert "torch" not in proc.stderr, "nothing heavy was imported (no torch warnings either)"

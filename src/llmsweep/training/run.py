@@ -64,7 +64,19 @@ def train(cfg: DictConfig, run: Run) -> Outcome:
     return Outcome(summarize(trainer.state.log_history, final_eval, train_output), answers)
 
 
-RECIPE = Recipe("train", train)
+def check(cfg: DictConfig) -> None:
+    """What can be refused before torch is imported: a data path that is not there."""
+    from pathlib import Path
+
+    from llmsweep.errors import UserError
+
+    path = Path(str(cfg.data.path)).expanduser()
+    if not path.exists():
+        raise UserError(f"data.path {path}: no such file or directory. Fix: point data.path at a JSON Lines file or at "
+                        "the --out directory of `python -m llmsweep.data mix`.")
+
+
+RECIPE = Recipe("train", train, check)
 
 
 def run(cfg: DictConfig, job=None):
