@@ -66,10 +66,15 @@ def read_jsonl(path: str, fmt: str) -> Iterator[dict]:
         raise UserError(f"data.path {path}: {e.strerror}. Fix: point data.path at a JSON Lines file of {fmt} records.") from e
     with f:
         for lineno, rec in json_objects(f, path, list(fields)):
-            for key in REQUIRED[fmt]:
-                if not _non_empty(rec.get(key)):
-                    raise UserError(f"{path} line {lineno}: missing or empty field '{key}' (a {fmt} record needs {list(REQUIRED[fmt])})")
-            yield {k: rec.get(k) or "" for k in fields}
+            yield checked(rec, fmt, f"{path} line {lineno}")
+
+
+def checked(rec: dict, fmt: str, where: str) -> dict:
+    """`rec` reduced to its format's fields; a missing required field is a UserError naming `where`."""
+    for key in REQUIRED[fmt]:
+        if not _non_empty(rec.get(key)):
+            raise UserError(f"{where}: missing or empty field '{key}' (a {fmt} record needs {list(REQUIRED[fmt])})")
+    return {k: rec.get(k) or "" for k in (DOLLY_FIELDS if fmt == "dolly" else PREFS_FIELDS)}
 
 
 def _non_empty(v) -> bool:
