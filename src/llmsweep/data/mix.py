@@ -21,9 +21,10 @@ import numpy as np
 from llmsweep.errors import UserError
 
 BUF = 4 << 20
+CHUNK = 64 << 20  # bytes of a file mapped in this process at a time, at most
 PLAN = np.dtype([("file", "<u4"), ("row", "<u8"), ("offset", "<u8"), ("length", "<u4")])
 PLAN_FORMAT = "llmsweep-mix-plan/1"
-WHITESPACE = np.array([9, 10, 13, 32], np.uint8)
+WHITESPACE = b" \t\r\n"
 
 
 def input_files(item: str) -> list[Path]:
@@ -40,24 +41,27 @@ def input_files(item: str) -> list[Path]:
 
 
 def line_spans(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(byte offsets, lengths) of the non-blank lines of a file: memchr over a read-only mmap, no copy."""
+    """(byte offsets, lengths) of the non-blank lines of a file: memchr (mmap.find) over the file's pages,
+    with no copy; pages already scanned leave this process's RSS (they stay in the page cache)."""
     size = os.path.getsize(path)
-    if not size:
-        return np.zeros(0, np.uint64), np.zeros(0, np.uint32)
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        ends, pos, find = array("Q"), 0, mm.find
-        while (i := find(b"\n", pos)) >= 0:
-            pos = i + 1
-            ends.append(pos)
-        if pos < size:  # a last line without a newline
-            ends.append(size)
-        end = np.frombuffer(ends, np.uint64)
-        start = np.concatenate(([0], end[:-1])).astype(np.uint64)
-        length = (end - start).astype(np.uint32)
-        first = np.frombuffer(mm, np.uint8)[start.astype(np.intp)]
-        maybe_blank = np.flatnonzero(np.isin(first, WHITESPACE))
-        blank = [i for i in maybe_blank if not mm[int(start[i]):int(end[i])].strip()]  # rare: few lines start so
-        del first
+    ends, blank, pos, dropped = array("Q"), [], 0, 0
+    if size:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            find = mm.find
+            while pos < size:
+                i = find(b"\n", pos)
+                end = size if i < 0 else i + 1
+                if mm[pos] in WHITESPACE and not mm[pos:end].strip():  # rare: only lines starting with a space
+                    blank.append(len(ends))
+                ends.append(end)
+                pos = end
+                if pos - dropped > CHUNK and hasattr(mm, "madvise"):
+                    done = (pos - dropped) // mmap.PAGESIZE * mmap.PAGESIZE
+                    mm.madvise(mmap.MADV_DONTNEED, dropped, done)
+                    dropped += done
+    end = np.frombuffer(ends, np.uint64) if ends else np.zeros(0, np.uint64)
+    start = np.concatenate(([0], end[:-1])).astype(np.uint64)
+    length = (end - start).astype(np.uint32)
     if blank:
         keep = np.ones(len(start), bool)
         keep[blank] = False

@@ -22,15 +22,20 @@ def dolly_problem(rec: dict) -> str | None:
         if not isinstance(rec.get(key), str):
             return f"field '{key}' is {type(rec.get(key)).__name__}, not a string"
     for key in ("instruction", "response"):
-        if not rec[key].strip():
+        if _blank(rec[key]):
             return f"empty {key}"
     if rec["category"] not in CATEGORIES:
         return f"unknown category '{rec['category']}' (known: {', '.join(sorted(CATEGORIES))})"
-    if rec["category"] == "open_qa" and rec["context"].strip():
+    if rec["category"] == "open_qa" and not _blank(rec["context"]):
         return "open_qa with a context: QA over a given context is closed_qa"
-    if rec["category"] == "closed_qa" and not rec["context"].strip():
+    if rec["category"] == "closed_qa" and _blank(rec["context"]):
         return "closed_qa without a context"
     return None
+
+
+def _blank(s: str) -> bool:
+    """Empty or whitespace only, without copying the string (strip() would: contexts run to many KB)."""
+    return not s or s.isspace()
 
 
 def prefs_problem(rec: dict) -> str | None:
