@@ -48,14 +48,16 @@ def run_pipeline(raw: Path, out: Path) -> dict:
     for src in SOURCES:
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "llmsweep.data", "prepare", src, str(raw / src), "--out", str(out / src), "--workers", "2"],
+            [sys.executable, "-m", "llmsweep.data", "prepare", src, str(raw / src), "--out", str(out / src),
+             "--workers", "2"],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         steps[f"prepare {src}"] = time.perf_counter() - t
         summaries[src] = json.loads((out / f"{src}.summary.json").read_text(encoding="utf-8"))
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "llmsweep.data", "mix", *(str(out / s) for s in SOURCES), "--out", str(out / "dolly_ko"), "--split", "0.98"],
+        [sys.executable, "-m", "llmsweep.data", "mix", *(str(out / s) for s in SOURCES), "--out", str(out / "dolly_ko"),
+         "--split", "0.98"],
         check=True, stdout=subprocess.DEVNULL,
     )
     steps["mix"] = time.perf_counter() - t
@@ -188,11 +190,13 @@ def main() -> None:
         disk = min((probe_disk(work, out_bytes) for _ in range(2)), key=lambda m: m["wall"])
         bw = out_bytes / disk["wall"]
 
-        print(f"pipeline: {written:,} records ({'=' if written == total else '!='} expected) = {written / ours['wall']:,.0f} records/s")
+        same = "=" if written == total else "!="
+        print(f"pipeline: {written:,} records ({same} expected) = {written / ours['wall']:,.0f} records/s")
         print(f"  {cost(ours)}")
         print("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in ours["steps"].items()))
+        plan = sum((work / "pipeline" / "dolly_ko" / f).stat().st_size for f in ("train.npy", "eval.npy"))
         print(f"  files written: {out_bytes / MB:,.0f} MB (mix: {mix['train']:,} train + {mix['eval']:,} eval rows, "
-              f"a {sum((work / 'pipeline' / 'dolly_ko' / f).stat().st_size for f in ('train.npy', 'eval.npy')) / MB:.0f} MB plan); "
+              f"a {plan / MB:.0f} MB plan); "
               f"write() bytes / files' bytes = {ours['wchar'] / out_bytes:.2f}")
         print(f"disk: {out_bytes / MB:,.0f} MB in 4 MiB buffered writes, no fsync: {cost(disk)} -> {bw / MB:,.0f} MB/s")
         ratio = ours["wall"] / disk["wall"]

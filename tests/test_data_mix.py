@@ -81,7 +81,8 @@ def test_prepared_sources_mix_into_data_that_train_reads(cache_dir, tmp_path):
 
     ds = mix_datasets(mixed)
     assert ds["train"].num_rows == n_train and set(ds["train"].column_names) == {"instruction", "context", "response", "category"}
-    assert list(ds["eval"]) == eval_rows and ds["train"][:5]["instruction"] == [r["instruction"] for r in train_rows[:5]]
+    assert list(ds["eval"]) == eval_rows
+    assert ds["train"][:5]["instruction"] == [r["instruction"] for r in train_rows[:5]]
     # ... and so does load_dataset over the --jsonl copies
     subprocess.run([*proc.args, "--jsonl"], cwd=REPO, check=True, capture_output=True)
     copies = load_dataset("json", data_files={"train": str(mixed / "train.jsonl"), "eval": str(mixed / "eval.jsonl")})
@@ -151,10 +152,10 @@ def test_load_splits_refuses_eval_sizes_that_leave_a_split_empty(tmp_path):
 def test_mix_writes_a_plan_not_copies_of_the_records(tmp_path):
     """The mix used to rewrite every record into train/eval.jsonl; its plan is a few bytes per row, and a plan whose
     files changed since is refused before training reads wrong offsets."""
-    from llmsweep.data.loading import load_splits
-    from llmsweep.errors import UserError
     from omegaconf import OmegaConf
 
+    from llmsweep.data.loading import load_splits
+    from llmsweep.errors import UserError
     from test_data_convert import write_chars
 
     a = tmp_path / "a.jsonl"

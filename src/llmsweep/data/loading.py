@@ -11,8 +11,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import orjson
@@ -68,7 +68,7 @@ def plan_records(mix_dir: Path, split: str, fmt: str, limit: int | None = None) 
         plan = plan[:limit]
     fds = [os.open(p, os.O_RDONLY) for p in files]
     try:
-        for i, off, length in zip(plan["file"].tolist(), plan["offset"].tolist(), plan["length"].tolist()):
+        for i, off, length in zip(plan["file"].tolist(), plan["offset"].tolist(), plan["length"].tolist(), strict=True):
             where = f"{files[i]} byte {off}"
             try:
                 rec = orjson.loads(os.pread(fds[i], length, off))

@@ -102,7 +102,7 @@ def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, 
     out = Path(out)
     rng = np.random.default_rng(seed)
     files, chosen, per_source, rows = [], [], {}, 0
-    for item, group, w in zip(inputs, groups, weights):
+    for item, group, w in zip(inputs, groups, weights, strict=True):
         spans = []
         for path in group:
             start, length = line_spans(path)
@@ -143,7 +143,7 @@ def write_jsonl(files: list[Path], plan: np.ndarray, dest: Path) -> None:
     fds = [os.open(p, os.O_RDONLY) for p in files]
     try:
         with open(dest, "wb", buffering=BUF) as f:
-            for i, off, length in zip(plan["file"].tolist(), plan["offset"].tolist(), plan["length"].tolist()):
+            for i, off, length in zip(plan["file"].tolist(), plan["offset"].tolist(), plan["length"].tolist(), strict=True):
                 line = os.pread(fds[i], length, off)
                 f.write(line if line.endswith(b"\n") else line + b"\n")
     finally:

@@ -229,8 +229,8 @@ def _output_dir(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     others = [p.name for p in out.iterdir() if not SHARD.fullmatch(p.name) and not p.name.startswith(".part-")]
     if others:
-        raise UserError(f"prepare --out {out}: the directory holds files prepare did not write ({', '.join(others[:3])}). "
-                        "Fix: an empty or new directory.")
+        raise UserError(f"prepare --out {out}: the directory holds files prepare did not write "
+                        f"({', '.join(others[:3])}). Fix: an empty or new directory.")
     for p in out.iterdir():
         p.unlink()
 
