@@ -242,7 +242,7 @@ def prepare(name: str, inputs: list[str], out: str | Path, opts: Options = Optio
     files = input_files(inputs)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    sharded = out.suffix not in JSONL
+    sharded = out.suffix not in (*JSONL, ".json")  # a file name says one file; anything else is a directory
     if sharded:
         _output_dir(out)
         part_dir = out
@@ -325,7 +325,8 @@ def prepare(name: str, inputs: list[str], out: str | Path, opts: Options = Optio
 
 def summary_line(s: dict) -> str:
     reasons = ", ".join(f"{k}: {v}" for k, v in s["rejected_by_reason"].items())
-    where = s["output"] + (f"/ ({len(s['shards'])} shards)" if s.get("shards") is not None else "")
+    n = len(s["shards"] or ())
+    where = s["output"] + (f"/ ({n} shard{'' if n == 1 else 's'})" if s.get("shards") is not None else "")
     return (
         f"{s['source']}: rows in {s['rows_in']:,} = out {s['rows_out']:,} + rejected {s['rows_rejected']:,}"
         + (f" ({reasons})" if reasons else "")
