@@ -1,11 +1,16 @@
 """Overhead of a llmsweep run over a bare trl script doing the same training.
 
 Both sides train the same tiny base (LoRA SFT, same data, steps, batch, lr, eval schedule), log to
-offline W&B and save the adapter; they alternate in one process after one untimed warm-up each, so
-one-time imports and the cached tiny base cost neither side. llmsweep additionally generates base and
-tuned answers, writes metrics.json/answers.jsonl and logs the answers table: that is the overhead.
+offline W&B and save the adapter; they run in one process after one untimed warm-up each, so one-time
+imports and the cached tiny base cost neither side. llmsweep additionally generates base and tuned
+answers, judges them, writes metrics.json/answers.jsonl and logs the answers table: that is the overhead.
 
-    .venv/bin/python bench/overhead.py [--rounds 3]
+Robust to a shared, noisy machine: the runs are interleaved pairs whose order alternates (AB, BA, ...), so
+load that drifts over minutes hits both sides of a pair alike; the overhead is the median of the per-pair
+ratios, printed with their spread (min, quartiles, max) next to two cross-checks: the ratio of each side's
+fastest run, and the ratio of CPU time (user + system, which waiting for a busy core does not inflate).
+
+    .venv/bin/python bench/overhead.py [--rounds 7]
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -29,16 +35,27 @@ from llmsweep.config import register_configs  # noqa: E402
 from llmsweep.paths import CONF_DIR  # noqa: E402
 
 
-def llmsweep_run(cfg, out: Path) -> float:
+def cpu() -> float:
+    """User + system seconds of this process's threads and its reaped children."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(fn, *args) -> tuple[float, float]:
+    """(wall, CPU) seconds of fn(*args)."""
+    c, t = cpu(), time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t, cpu() - c
+
+
+def llmsweep_run(cfg, out: Path) -> None:
     from llmsweep.harness import Job
     from llmsweep.training.run import run
 
-    t = time.perf_counter()
     run(cfg, Job(out, "bench-llmsweep", (), "bench"))
-    return time.perf_counter() - t
 
 
-def bare_trl_run(cfg, base: str, out: Path) -> float:
+def bare_trl_run(cfg, base: str, out: Path) -> None:
     """What a researcher writes by hand with trl: load, format, train with eval, save."""
     import wandb
     from datasets import Dataset
@@ -46,7 +63,6 @@ def bare_trl_run(cfg, base: str, out: Path) -> float:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    t = time.perf_counter()
     tok = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(base)
     rows = [json.loads(line) for line in open(cfg.data.path, encoding="utf-8")]
@@ -79,12 +95,16 @@ def bare_trl_run(cfg, base: str, out: Path) -> float:
     trainer.train()
     trainer.save_model(str(out / "model"))
     wandb.finish()
-    return time.perf_counter() - t
+
+
+def spread(xs: list[float]) -> str:
+    q = statistics.quantiles(xs, n=4, method="inclusive") if len(xs) > 1 else [xs[0]] * 3
+    return f"min {min(xs):.3f}, q1 {q[0]:.3f}, median {q[1]:.3f}, q3 {q[2]:.3f}, max {max(xs):.3f}"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=3, help="timed rounds per side (alternating)")
+    ap.add_argument("--rounds", type=int, default=7, help="timed pairs (one run of each side, order alternating)")
     ap.add_argument("overrides", nargs="*", default=["model=mistral", "method=lora"], help="Hydra overrides for both sides")
     a = ap.parse_args()
 
@@ -94,18 +114,28 @@ def main() -> None:
     from llmsweep.models.build import tiny_checkpoint
 
     base = str(tiny_checkpoint(cfg))  # built (or found) once, outside the timings
-    times: dict[str, list[float]] = {"llmsweep": [], "bare trl": []}
+    wall: dict[str, list[float]] = {"llmsweep": [], "bare trl": []}
+    cpus: dict[str, list[float]] = {"llmsweep": [], "bare trl": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(a.rounds + 1):  # round 0 warms both sides up and is not counted
-            ours = llmsweep_run(cfg, Path(tmp) / f"ours{i}")
-            bare = bare_trl_run(cfg, base, Path(tmp) / f"bare{i}")
+            sides = {"llmsweep": lambda i=i: llmsweep_run(cfg, Path(tmp) / f"ours{i}"),
+                     "bare trl": lambda i=i: bare_trl_run(cfg, base, Path(tmp) / f"bare{i}")}
+            order = list(sides) if i % 2 == 0 else list(sides)[::-1]  # AB, BA, AB, ...: drift hits both alike
+            got = {name: timed(sides[name]) for name in order}
             if i:
-                times["llmsweep"].append(ours)
-                times["bare trl"].append(bare)
-            print(f"round {i}{' (warm-up)' if not i else ''}: llmsweep {ours:.2f} s, bare trl {bare:.2f} s", flush=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"median wall per run: llmsweep {med['llmsweep']:.2f} s, bare trl {med['bare trl']:.2f} s")
-    print(f"overhead ratio (llmsweep / bare trl): {med['llmsweep'] / med['bare trl']:.3f}  (goal <= 1.05)")
+                for name, (w, c) in got.items():
+                    wall[name].append(w)
+                    cpus[name].append(c)
+            print(f"pair {i}{' (warm-up)' if not i else ''}, {' then '.join(order)}: "
+                  + ", ".join(f"{n} {got[n][0]:.2f} s wall / {got[n][1]:.2f} s CPU" for n in sides)
+                  + f", ratio {got['llmsweep'][0] / got['bare trl'][0]:.3f}", flush=True)
+    pairs = [o / b for o, b in zip(wall["llmsweep"], wall["bare trl"], strict=True)]
+    cpu_pairs = [o / b for o, b in zip(cpus["llmsweep"], cpus["bare trl"], strict=True)]
+    print(f"per-pair wall ratios (llmsweep / bare trl), {len(pairs)} pairs: {spread(pairs)}")
+    print(f"per-pair CPU ratios: {spread(cpu_pairs)}")
+    print(f"fastest run of each side: llmsweep {min(wall['llmsweep']):.2f} s, bare trl {min(wall['bare trl']):.2f} s "
+          f"-> {min(wall['llmsweep']) / min(wall['bare trl']):.3f}")
+    print(f"overhead ratio (median of per-pair wall ratios): {statistics.median(pairs):.3f}  (goal <= 1.05)")
 
 
 if __name__ == "__main__":

@@ -175,3 +175,49 @@ def test_unknown_source_lists_the_known_ones(tmp_path):
         cwd=REPO, capture_output=True, text=True,
     )
     assert proc.returncode == 2 and "kovicuna" in proc.stderr and "korquad2" in proc.stderr
+
+
+def write_chars() -> int:
+    """Bytes this process and its reaped children passed to write() so far (Linux /proc accounting)."""
+    return int(next(line for line in open("/proc/self/io") if line.startswith("wchar:")).split()[1])
+
+
+def test_a_shard_directory_holds_the_same_records_as_one_file_each_written_once(tmp_path):
+    """--out DIR: one shard per input file in input order, cross-file duplicates dropped as in one file, and the
+    records' bytes written once (the part files are renamed into place, not copied)."""
+    inputs = [FIX / "korquad1.json", FIX / "korquad1_flat.jsonl"]  # the seed paragraph is in both
+    one = prepare("korquad1", [str(p) for p in inputs], tmp_path / "one.jsonl", workers=2)
+    shards = prepare("korquad1", [str(p) for p in inputs], tmp_path / "kq1", workers=2)
+    names = sorted(p.name for p in (tmp_path / "kq1").iterdir())
+    assert names == shards["shards"] == ["00000-korquad1.jsonl", "00001-korquad1_flat.jsonl"]
+    rows = [r for n in names for r in read_jsonl(tmp_path / "kq1" / n)]
+    assert rows == read_jsonl(tmp_path / "one.jsonl") and len(rows) == shards["records_written"]
+    assert shards["duplicates_dropped"] == one["duplicates_dropped"] == 1
+    assert shards["rows_in"] == shards["rows_out"] + shards["rows_rejected"] == one["rows_in"]
+    assert len(read_jsonl(tmp_path / "kq1.rejects.jsonl")) == shards["rows_rejected"]
+
+
+def test_many_input_files_are_written_once_into_shards(tmp_path):
+    """Without duplicates across files, the bytes written are the shards' bytes (plus the summary and what the
+    worker processes send back: a digest per record); the part files used to be copied once more."""
+    src = tmp_path / "raw"
+    src.mkdir()
+    for i in range(4):
+        rows = [{"instruction": f"질문 {i}-{k} " + "가" * 300, "input": "", "output": f"답 {i}-{k}"} for k in range(2000)]
+        (src / f"part{i}.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    before = write_chars()
+    s = prepare("alpaca", [str(src)], tmp_path / "alpaca", workers=2)
+    written = write_chars() - before
+    shards = sorted((tmp_path / "alpaca").iterdir())
+    assert [p.name for p in shards] == [f"0000{i}-part{i}.json".replace(".json", ".jsonl") for i in range(4)]
+    assert s["records_written"] == 8000 and s["rows_in"] == s["rows_out"] + s["rows_rejected"]
+    out_bytes = sum(p.stat().st_size for p in shards)
+    assert out_bytes > 7_000_000 and out_bytes <= written <= 1.1 * out_bytes, (written, out_bytes)
+    # a second run replaces the earlier shards; a directory holding anything else is refused
+    prepare("alpaca", [str(src / "part0.json")], tmp_path / "alpaca", workers=1)
+    assert [p.name for p in (tmp_path / "alpaca").iterdir()] == ["00000-part0.jsonl"]
+    (tmp_path / "alpaca" / "notes.txt").write_text("mine")
+    from llmsweep.errors import UserError
+
+    with pytest.raises(UserError, match=r"alpaca: the directory holds files prepare did not write \(notes.txt\)"):
+        prepare("alpaca", [str(src)], tmp_path / "alpaca", workers=1)

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, read_jsonl, read_metrics, run_cli
+from llmsweep.data.loading import plan_records
 from llmsweep.data.mix import mix
+
+
+def mixed(mix_dir, split):
+    """A mix's rows as training reads them (the plan, row by row)."""
+    return list(plan_records(Path(mix_dir), split, "dolly"))
 
 
 def write_rows(path, tag, n):
@@ -26,15 +32,15 @@ def test_weights_scale_each_source_and_the_split_is_seeded(tmp_path):
     write_rows(b, "b", 40)
     s = mix([str(a), str(b)], tmp_path / "m1", weights=[0.5, 2], split=0.9, seed=3)
     assert s["inputs"][str(a)]["taken"] == 50 and s["inputs"][str(b)]["taken"] == 80
-    train, evals = read_jsonl(tmp_path / "m1" / "train.jsonl"), read_jsonl(tmp_path / "m1" / "eval.jsonl")
-    assert len(train) == 117 and len(evals) == 13
+    train, evals = mixed(tmp_path / "m1", "train"), mixed(tmp_path / "m1", "eval")
+    assert len(train) == 117 and len(evals) == 13 and s["train"] == 117 and s["eval"] == 13
     rows = train + evals
     assert sum(r["instruction"].startswith("a") for r in rows) == 50
     assert len({r["instruction"] for r in rows if r["instruction"].startswith("b")}) == 40  # every b row, twice
     mix([str(a), str(b)], tmp_path / "m2", weights=[0.5, 2], split=0.9, seed=3)
-    assert (tmp_path / "m2" / "train.jsonl").read_bytes() == (tmp_path / "m1" / "train.jsonl").read_bytes()
+    assert mixed(tmp_path / "m2", "train") == train
     mix([str(a), str(b)], tmp_path / "m3", weights=[0.5, 2], split=0.9, seed=4)
-    assert (tmp_path / "m3" / "train.jsonl").read_bytes() != (tmp_path / "m1" / "train.jsonl").read_bytes()
+    assert mixed(tmp_path / "m3", "train") != train
 
 
 def test_mix_cli_rejects_a_weight_count_mismatch(tmp_path):
@@ -55,7 +61,7 @@ def test_prepared_sources_mix_into_data_that_train_reads(cache_dir, tmp_path):
     inputs = {"kovicuna": [fixtures / "kovicuna.json"], "alpaca": [fixtures / "alpaca.json"], "korquad1": [fixtures / "korquad1.json"], "korquad2": [fixtures / "korquad2"]}
     converted = []
     for src, files in inputs.items():
-        out = tmp_path / f"{src}.jsonl"
+        out = tmp_path / src  # a directory: one shard per input file
         subprocess.run([sys.executable, "-m", "llmsweep.data", "prepare", src, *map(str, files), "--out", str(out)], cwd=REPO, check=True, capture_output=True)
         converted.append(str(out))
     samples = REPO / "src" / "llmsweep" / "data" / "samples" / "dolly_ko.jsonl"
@@ -65,12 +71,22 @@ def test_prepared_sources_mix_into_data_that_train_reads(cache_dir, tmp_path):
         cwd=REPO, capture_output=True, text=True, check=True,
     )
     assert "train" in proc.stdout
-    n_fixture_records = sum(len(read_jsonl(Path(c))) for c in converted)
-    n_train, n_eval = len(read_jsonl(mixed / "train.jsonl")), len(read_jsonl(mixed / "eval.jsonl"))
+    n_fixture_records = sum(len(read_jsonl(p)) for c in converted for p in Path(c).iterdir())
+    assert len(list(Path(inputs["korquad2"][0]).iterdir())) == len(list((tmp_path / "korquad2").iterdir())) == 2
+    train_rows, eval_rows = globals()["mixed"](mixed, "train"), globals()["mixed"](mixed, "eval")
+    n_train, n_eval = len(train_rows), len(eval_rows)
     assert n_train + n_eval == 2 * n_fixture_records + 240
-    # the outputs are datasets-loadable as they are
-    ds = load_dataset("json", data_files={"train": str(mixed / "train.jsonl"), "eval": str(mixed / "eval.jsonl")})
+    # datasets reads the shards natively; the plan's row numbers select the same rows in the same order
+    from llmsweep.data.loading import mix_datasets
+
+    ds = mix_datasets(mixed)
     assert ds["train"].num_rows == n_train and set(ds["train"].column_names) == {"instruction", "context", "response", "category"}
+    assert list(ds["eval"]) == eval_rows
+    assert ds["train"][:5]["instruction"] == [r["instruction"] for r in train_rows[:5]]
+    # ... and so does load_dataset over the --jsonl copies
+    subprocess.run([*proc.args, "--jsonl"], cwd=REPO, check=True, capture_output=True)
+    copies = load_dataset("json", data_files={"train": str(mixed / "train.jsonl"), "eval": str(mixed / "eval.jsonl")})
+    assert list(copies["eval"]) == eval_rows and copies["train"].num_rows == n_train
 
     run_dir = tmp_path / "run"
     run_cli(cache_dir, "data=dolly_ko", f"data.path={mixed}", "tracking=none", "trainer.max_steps=10", out=run_dir)
@@ -92,7 +108,7 @@ def test_mix_refuses_a_split_that_leaves_no_eval_rows_and_names_one_that_fits(tm
     assert not (tmp_path / "m").exists()  # nothing half-written
     fit = re.search(r"Fix: --split ([0-9.]+)", line).group(1)
     subprocess.run([*argv[:-3], fit, "--out", str(tmp_path / "m")], cwd=REPO, check=True, capture_output=True)
-    assert len(read_jsonl(tmp_path / "m" / "train.jsonl")) >= 1 and len(read_jsonl(tmp_path / "m" / "eval.jsonl")) >= 1
+    assert len(mixed(tmp_path / "m", "train")) >= 1 and len(mixed(tmp_path / "m", "eval")) >= 1
     # too low a split is the same mistake on the other side
     low = subprocess.run([*argv[:-3], "0.02", "--out", str(tmp_path / "m2")], cwd=REPO, capture_output=True, text=True)
     assert low.returncode == 2 and "0 train" in low.stderr and "--split" in low.stderr
@@ -131,3 +147,44 @@ def test_load_splits_refuses_eval_sizes_that_leave_a_split_empty(tmp_path):
     data.eval_size = 4
     train, evals = load_splits(data, "sft")
     assert (len(train), len(evals)) == (1, 4)
+
+
+def test_mix_writes_a_plan_not_copies_of_the_records(tmp_path):
+    """The mix used to rewrite every record into train/eval.jsonl; its plan is a few bytes per row, and a plan whose
+    files changed since is refused before training reads wrong offsets."""
+    from omegaconf import OmegaConf
+
+    from llmsweep.data.loading import load_splits
+    from llmsweep.errors import UserError
+    from test_data_convert import write_chars
+
+    a = tmp_path / "a.jsonl"
+    rows = [{"instruction": f"질문 {i} " + "나" * 400, "context": "", "response": f"답 {i}", "category": "open_qa"}
+            for i in range(3000)]
+    a.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    a2 = tmp_path / "shards"
+    a2.mkdir()
+    lines = ["", json.dumps(rows[0], ensure_ascii=False), "  ", json.dumps(rows[1], ensure_ascii=False), ""]
+    (a2 / "00000-x.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    before = write_chars()
+    s = mix([str(a), str(a2)], tmp_path / "m", split=0.9, seed=0)
+    written = write_chars() - before
+    assert written < 0.05 * a.stat().st_size, written
+    assert s["train"] + s["eval"] == 3002, "blank lines are not rows"
+    got = mixed(tmp_path / "m", "train") + mixed(tmp_path / "m", "eval")
+    key = [json.dumps(r, sort_keys=True) for r in rows + rows[:2]]
+    assert sorted(json.dumps(r, sort_keys=True) for r in got) == sorted(key) and got != rows[: len(got)]
+
+    data = OmegaConf.create({"format": "dolly", "name": "dolly_ko", "path": str(tmp_path / "m"), "eval_size": 32,
+                             "max_rows": 100, "seed": 0})
+    train, evals = load_splits(data, "sft")
+    assert (len(train), len(evals)) == (100, 32)
+    assert train[0]["prompt"][0]["content"] == got[0]["instruction"]
+    data.path = str(a2)  # a directory of prepare's shards is data too, split by eval_size
+    data.eval_size = 1
+    assert [len(x) for x in load_splits(data, "sft")] == [1, 1]
+
+    a.write_text(a.read_text(encoding="utf-8")[:-200] + "\n", encoding="utf-8")
+    data.path = str(tmp_path / "m")
+    with pytest.raises(UserError, match=rf"the mixed file {a} has [0-9,]+ bytes, not the [0-9,]+ it had.*re-run"):
+        load_splits(data, "sft")

@@ -22,15 +22,20 @@ def dolly_problem(rec: dict) -> str | None:
         if not isinstance(rec.get(key), str):
             return f"field '{key}' is {type(rec.get(key)).__name__}, not a string"
     for key in ("instruction", "response"):
-        if not rec[key].strip():
+        if _blank(rec[key]):
             return f"empty {key}"
     if rec["category"] not in CATEGORIES:
         return f"unknown category '{rec['category']}' (known: {', '.join(sorted(CATEGORIES))})"
-    if rec["category"] == "open_qa" and rec["context"].strip():
+    if rec["category"] == "open_qa" and not _blank(rec["context"]):
         return "open_qa with a context: QA over a given context is closed_qa"
-    if rec["category"] == "closed_qa" and not rec["context"].strip():
+    if rec["category"] == "closed_qa" and _blank(rec["context"]):
         return "closed_qa without a context"
     return None
+
+
+def _blank(s: str) -> bool:
+    """Empty or whitespace only, without copying the string (strip() would: contexts run to many KB)."""
+    return not s or s.isspace()
 
 
 def prefs_problem(rec: dict) -> str | None:
@@ -66,10 +71,15 @@ def read_jsonl(path: str, fmt: str) -> Iterator[dict]:
         raise UserError(f"data.path {path}: {e.strerror}. Fix: point data.path at a JSON Lines file of {fmt} records.") from e
     with f:
         for lineno, rec in json_objects(f, path, list(fields)):
-            for key in REQUIRED[fmt]:
-                if not _non_empty(rec.get(key)):
-                    raise UserError(f"{path} line {lineno}: missing or empty field '{key}' (a {fmt} record needs {list(REQUIRED[fmt])})")
-            yield {k: rec.get(k) or "" for k in fields}
+            yield checked(rec, fmt, f"{path} line {lineno}")
+
+
+def checked(rec: dict, fmt: str, where: str) -> dict:
+    """`rec` reduced to its format's fields; a missing required field is a UserError naming `where`."""
+    for key in REQUIRED[fmt]:
+        if not _non_empty(rec.get(key)):
+            raise UserError(f"{where}: missing or empty field '{key}' (a {fmt} record needs {list(REQUIRED[fmt])})")
+    return {k: rec.get(k) or "" for k in (DOLLY_FIELDS if fmt == "dolly" else PREFS_FIELDS)}
 
 
 def _non_empty(v) -> bool:
