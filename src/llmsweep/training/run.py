@@ -8,6 +8,8 @@ pruning reach the trainer only as `run.trainer_callbacks()`.
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 from omegaconf import DictConfig
 
@@ -45,7 +47,7 @@ def train(cfg: DictConfig, run: Run) -> Outcome:
     probe = eval_ds.select(range(min(cfg.generate.num_prompts, len(eval_ds))))
     prompts = [ex["prompt"] for ex in probe]
     references = [(ex.get("completion") or ex.get("chosen"))[0]["content"] for ex in probe]
-    base_answers = generate_answers(model, tokenizer, prompts, cfg.generate.max_new_tokens)
+    base_answers = _base_answers(cfg, source, model, tokenizer, prompts)
 
     trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds, run.run_dir, run.tracker.report_to, run.job.name,
                             callbacks=run.trainer_callbacks())
@@ -66,14 +68,41 @@ def train(cfg: DictConfig, run: Run) -> Outcome:
 
 def check(cfg: DictConfig) -> None:
     """What can be refused before torch is imported: a data path that is not there."""
-    from pathlib import Path
-
     from llmsweep.errors import UserError
 
     path = Path(str(cfg.data.path)).expanduser()
     if not path.exists():
         raise UserError(f"data.path {path}: no such file or directory. Fix: point data.path at a JSON Lines file or at "
                         "the --out directory of `python -m llmsweep.data mix`.")
+
+
+def _base_answers(cfg: DictConfig, source: str, model, tokenizer, prompts: list) -> list[str]:
+    """The base model's greedy answers, cached: every run of a sweep on one base asks the same prompts of the same
+    weights (the key holds the checkpoint, its quantization and dtype, the prompts and the length)."""
+    import hashlib
+    import json
+
+    from omegaconf import OmegaConf
+
+    from llmsweep.generation import generate_answers
+    from llmsweep.paths import cache_root
+
+    if str(cfg.scale) == "full" and not Path(source).is_dir():
+        return generate_answers(model, tokenizer, prompts, cfg.generate.max_new_tokens)  # no stable identity to key on
+    key = hashlib.sha256(json.dumps({
+        "source": str(Path(source).resolve()), "revision": cfg.model.revision, "dtype": str(cfg.model.dtype),
+        "quantization": OmegaConf.to_container(cfg.method.quantization, resolve=True) if cfg.method.quantization else None,
+        "prompts": prompts, "max_new_tokens": cfg.generate.max_new_tokens,
+    }, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
+    path = cache_root(cfg) / "base_answers" / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    answers = generate_answers(model, tokenizer, prompts, cfg.generate.max_new_tokens)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(answers, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)  # concurrent runs never read half a file
+    return answers
 
 
 RECIPE = Recipe("train", train, check)
