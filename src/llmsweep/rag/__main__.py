@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="reply cache root (default $LLMSWEEP_CACHE_DIR or ~/.cache/llmsweep; 'none': no cache)")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     try:
         if a.command == "ingest":
             from llmsweep.rag import ChunkSettings, ingest
