@@ -36,13 +36,16 @@ PAGES = {  # marker -> page text; the double picks its behaviour by the marker i
     "html": "제주도는 화산섬이며 한라산이 있다.",
 }
 REPLIES = {
-    "good": json.dumps([
-        {"question": "대한민국의 수도는 어디인가?", "answer": "서울"},  # "서울" is in the title 서울_안내
-        {"question": "서울의 인구는 얼마인가?", "answer": "약 940만 명"},  # kept
-        {"question": "서울의  인구는, 얼마인가 ?", "answer": "940만 명"},  # the same question: duplicate
-        {"question": "서울의 면적은?", "answer": "605제곱킬로미터"},  # not in the chunk
-        {"question": "", "answer": "수도"},
-    ], ensure_ascii=False),
+    "good": json.dumps(
+        [
+            {"question": "대한민국의 수도는 어디인가?", "answer": "서울"},  # "서울" is in the title 서울_안내
+            {"question": "서울의 인구는 얼마인가?", "answer": "약 940만 명"},  # kept
+            {"question": "서울의  인구는, 얼마인가 ?", "answer": "940만 명"},  # the same question: duplicate
+            {"question": "서울의 면적은?", "answer": "605제곱킬로미터"},  # not in the chunk
+            {"question": "", "answer": "수도"},
+        ],
+        ensure_ascii=False,
+    ),
     "flaky": '여기 있습니다: [{"question": "해운대 해수욕장이 있는 도시는?", "answer": "부산"}]',
     "lines": "1. 질문: 엑스포가 열린 과학 도시는?\n답: 대전\n2. 질문: 대전은 무엇으로 알려져 있나?\n답: 과학 도시로",
     "prose": "울산에 대해 좋은 질문을 만들기 어렵습니다.",
@@ -90,9 +93,15 @@ class Double:
                 if marker == "html":
                     return self._send(200, b"<html>502 Bad Gateway</html>", "text/html")
                 content = REPLIES.get(marker, "asdf qwer }{ ][")  # junk: a chat completion whose text is noise
-                body = {"id": "x", "object": "chat.completion", "created": 0, "model": req["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": content}}]}
+                body = {
+                    "id": "x",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": req["model"],
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                    ],
+                }
                 self._send(200, json.dumps(body, ensure_ascii=False).encode())
 
         return Handler
@@ -119,8 +128,15 @@ def double():
 
 
 def endpoint(double: Double, cache: Path | None, attempts: int = 3) -> ChatEndpoint:
-    return ChatEndpoint(double.base_url, "scripted", api_key_env="TEST_MAKEDATA_KEY", timeout_s=0.5,
-                        attempts=attempts, cache_dir=cache, prompt_version="test")
+    return ChatEndpoint(
+        double.base_url,
+        "scripted",
+        api_key_env="TEST_MAKEDATA_KEY",
+        timeout_s=0.5,
+        attempts=attempts,
+        cache_dir=cache,
+        prompt_version="test",
+    )
 
 
 def test_grounded_pairs_kept_and_every_other_row_rejected_with_its_reason(index_dir, double, tmp_path, monkeypatch):
@@ -135,14 +151,20 @@ def test_grounded_pairs_kept_and_every_other_row_rejected_with_its_reason(index_
         ("대전은 무엇으로 알려져 있나?", "과학 도시로"),
     }
     assert all(r["category"] == "closed_qa" and r["context"] in PAGES.values() for r in records)
-    assert all(r["response"].strip(".") in r["context"].replace(" ", "") or r["response"] in r["context"]
-               for r in records)
+    assert all(
+        r["response"].strip(".") in r["context"].replace(" ", "") or r["response"] in r["context"] for r in records
+    )
     rejects = read_jsonl(out.with_name(out.name + ".rejects.jsonl"))
-    assert Counter(r["reason"] for r in rejects) == Counter({
-        "answerable from the title": 1, "duplicate question": 1, "answer not in chunk": 1, "empty question": 1,
-        "endpoint error": 3,  # down (500s), slow (timeouts), html (not a chat completion)
-        "unparsable reply": 2,  # junk, prose
-    })
+    assert Counter(r["reason"] for r in rejects) == Counter(
+        {
+            "answerable from the title": 1,
+            "duplicate question": 1,
+            "answer not in chunk": 1,
+            "empty question": 1,
+            "endpoint error": 3,  # down (500s), slow (timeouts), html (not a chat completion)
+            "unparsable reply": 2,  # junk, prose
+        }
+    )
     by_reason = {r["reason"]: r for r in rejects}
     assert "HTTP 500" in [r for r in rejects if r["row"]["chunk_id"].endswith("p3-c0")][0]["detail"]
     assert "timeout" in [r for r in rejects if r["row"]["chunk_id"].endswith("p4-c0")][0]["detail"]
@@ -164,8 +186,9 @@ def test_grounded_pairs_kept_and_every_other_row_rejected_with_its_reason(index_
 
 def test_heldout_split_is_by_chunk_and_names_its_doc_and_page(index_dir, double, tmp_path):
     out = tmp_path / "docqa.jsonl"
-    s = make_data(index_dir, out, endpoint(double, None, attempts=1), Options(pairs=3, heldout=0.5, seed=3),
-                  progress=False)
+    s = make_data(
+        index_dir, out, endpoint(double, None, attempts=1), Options(pairs=3, heldout=0.5, seed=3), progress=False
+    )
     train, held = read_jsonl(out), read_jsonl(heldout_path(out))
     assert s["heldout_written"] == len(held) and s["records_written"] == len(train)
     assert held and train and not {r["context"] for r in held} & {r["context"] for r in train}
@@ -175,17 +198,48 @@ def test_heldout_split_is_by_chunk_and_names_its_doc_and_page(index_dir, double,
 
 def test_cli_prints_the_accounting_and_a_refusing_endpoint_is_one_line(index_dir, double, tmp_path, capsys):
     out = tmp_path / "d.jsonl"
-    code = rag_main(["make-data", str(index_dir), "--out", str(out), "--base-url", double.base_url, "--model", "m",
-                     "--attempts", "1", "--timeout", "0.5", "--cache-dir", "none"])
+    code = rag_main(
+        [
+            "make-data",
+            str(index_dir),
+            "--out",
+            str(out),
+            "--base-url",
+            double.base_url,
+            "--model",
+            "m",
+            "--attempts",
+            "1",
+            "--timeout",
+            "0.5",
+            "--cache-dir",
+            "none",
+        ]
+    )
     line = capsys.readouterr().out
     assert code == 0 and "rows in 13 = out 3 + rejected 10" in line and "endpoint error: 4" in line
     # nothing listens there: every chunk is an endpoint error, and the command says it kept nothing
-    code = rag_main(["make-data", str(index_dir), "--out", str(out), "--base-url", "http://127.0.0.1:9/v1",
-                     "--model", "m", "--attempts", "1", "--cache-dir", "none"])
+    code = rag_main(
+        [
+            "make-data",
+            str(index_dir),
+            "--out",
+            str(out),
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--model",
+            "m",
+            "--attempts",
+            "1",
+            "--cache-dir",
+            "none",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: make-data kept no pair (endpoint error)")
-    code = rag_main(["make-data", str(tmp_path / "nope"), "--out", str(out), "--base-url", double.base_url,
-                     "--model", "m"])
+    code = rag_main(
+        ["make-data", str(tmp_path / "nope"), "--out", str(out), "--base-url", double.base_url, "--model", "m"]
+    )
     assert code == 2 and "no such directory" in capsys.readouterr().err
 
 
@@ -196,8 +250,13 @@ def test_grounding_rules():
     assert not supported("약 1000만 명", chunk)
     assert grounding_problem("인구는?", "약 940만 명", chunk, "docs/통계.pdf") is None
     assert grounding_problem("어느 도시?", "서울", chunk, "docs/서울-통계.pdf")[0] == "answerable from the title"
-    assert grounding_problem("서울의 인구 약 940만 명은?", "약 940만 명", chunk, "x.pdf")[0] == "answer given in the question"
-    assert parse_pairs('```json\n{"pairs": [{"question": "a", "answer": "b"}]}\n```') == [{"question": "a", "answer": "b"}]
+    assert (
+        grounding_problem("서울의 인구 약 940만 명은?", "약 940만 명", chunk, "x.pdf")[0]
+        == "answer given in the question"
+    )
+    assert parse_pairs('```json\n{"pairs": [{"question": "a", "answer": "b"}]}\n```') == [
+        {"question": "a", "answer": "b"}
+    ]
     assert parse_pairs("Q: 무엇?\nA: 이것") == [{"question": "무엇?", "answer": "이것"}]
     assert parse_pairs("no pairs here") is None
 

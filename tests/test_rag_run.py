@@ -31,12 +31,15 @@ def qa_corpus(d: Path, per_page: int = 6, pages_per_doc: int = 5, every: int = 3
         page_no = n // per_page
         doc, page = f"doc{page_no // pages_per_doc}.txt", page_no % pages_per_doc + 1
         pages.setdefault(doc, []).append(" ".join(r["context"] for r in qa[n : n + per_page]))
-        items += [{"question": r["instruction"], "answer": r["response"], "doc": f"docs/{doc}", "page": page}
-                  for r in qa[n : n + per_page]]
+        items += [
+            {"question": r["instruction"], "answer": r["response"], "doc": f"docs/{doc}", "page": page}
+            for r in qa[n : n + per_page]
+        ]
     for name, texts in pages.items():
         (docs / name).write_text("\f".join(texts), encoding="utf-8")
-    (d / "qa.jsonl").write_text("".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items[::every]),
-                                encoding="utf-8")
+    (d / "qa.jsonl").write_text(
+        "".join(json.dumps(it, ensure_ascii=False) + "\n" for it in items[::every]), encoding="utf-8"
+    )
     return d
 
 
@@ -44,8 +47,9 @@ def rag_cli(cache_dir: Path, *args: str, out: Path | None = None, check: bool = 
     argv = [sys.executable, "rag.py", *args]
     if out is not None:
         argv.append(f"{'hydra.sweep.dir' if '-m' in args else 'hydra.run.dir'}={out}")
-    proc = subprocess.run(argv, cwd=REPO, env=cli_env(cache_dir, OMP_NUM_THREADS="1"), capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        argv, cwd=REPO, env=cli_env(cache_dir, OMP_NUM_THREADS="1"), capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(argv)} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
@@ -105,8 +109,14 @@ def test_bad_input_is_one_line(cache_dir, corpus, tmp_path):
     # QA items of other documents are counted rejects; only such items: one line
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"question": "q", "answer": "a", "doc": "docs/elsewhere.pdf", "page": 1}) + "\n")
-    proc = rag_cli(cache_dir, f"rag.docs=[{corpus / 'docs'}]", f"rag.qa={other}", "tracking=none",
-                   out=tmp_path / "bad", check=False)
+    proc = rag_cli(
+        cache_dir,
+        f"rag.docs=[{corpus / 'docs'}]",
+        f"rag.qa={other}",
+        "tracking=none",
+        out=tmp_path / "bad",
+        check=False,
+    )
     assert proc.returncode == 2 and "gold document not in the index: 1" in proc.stderr
 
 
@@ -119,10 +129,22 @@ def test_sweep_of_six_trials_on_two_workers_beats_the_default_settings(cache_dir
     texts = [p.read_text(encoding="utf-8") for p in sorted((corpus / "docs").glob("*.txt"))]
     embedder = tiny_embedder(tmp_path / "embedder", texts)
     db = tmp_path / "optuna.db"
-    proc = rag_cli(cache_dir, "-m", "+sweeps=rag", "hydra/launcher=submitit_local", "hydra.sweeper.n_workers=2",
-                   "hydra.sweeper.n_trials=6", "hydra.sweeper.study_name=rag", f"hydra.sweeper.storage=sqlite:///{db}",
-                   "objective=recall_at_1", f"rag.docs=[{corpus / 'docs'}]", f"rag.qa={corpus / 'qa.jsonl'}",
-                   f"rag.embedder={embedder}", out=tmp_path / "sweep", timeout=900)
+    proc = rag_cli(
+        cache_dir,
+        "-m",
+        "+sweeps=rag",
+        "hydra/launcher=submitit_local",
+        "hydra.sweeper.n_workers=2",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.study_name=rag",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "objective=recall_at_1",
+        f"rag.docs=[{corpus / 'docs'}]",
+        f"rag.qa={corpus / 'qa.jsonl'}",
+        f"rag.embedder={embedder}",
+        out=tmp_path / "sweep",
+        timeout=900,
+    )
     trials = optuna.load_study(study_name="rag", storage=f"sqlite:///{db}").get_trials(deepcopy=False)
     assert len(trials) == 6 and all(t.state.name == "COMPLETE" for t in trials), proc.stdout[-3000:]
     for t in trials:

@@ -10,8 +10,14 @@ from __future__ import annotations
 import importlib
 
 # imported on first use, so `llmsweep.rag.config` (read by every app's schema registration) stays light
-_EXPORTS = {"cached_index": "cached", "ChunkSettings": "chunking", "Hit": "index", "Index": "index",
-            "Summary": "index", "ingest": "index"}
+_EXPORTS = {
+    "cached_index": "cached",
+    "ChunkSettings": "chunking",
+    "Hit": "index",
+    "Index": "index",
+    "Summary": "index",
+    "ingest": "index",
+}
 __all__ = sorted(_EXPORTS)
 
 

@@ -58,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--out", required=True, help="output JSON Lines file of Dolly records")
     d.add_argument("--base-url", required=True, help="the endpoint, e.g. http://127.0.0.1:8000/v1")
     d.add_argument("--model", required=True, help="the model name the endpoint serves")
-    d.add_argument("--api-key-env", default="OPENAI_API_KEY",
-                   help="NAME of the environment variable holding the key (default OPENAI_API_KEY; never written)")
+    d.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        help="NAME of the environment variable holding the key (default OPENAI_API_KEY; never written)",
+    )
     d.add_argument("--pairs", type=int, default=2, help="pairs asked per chunk (default 2)")
     d.add_argument("--heldout", type=float, default=0.2, help="share of chunks held out as a QA set (default 0.2)")
     d.add_argument("--max-chunks", type=int, help="a seeded sample of this many chunks (default: all)")
@@ -69,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--max-tokens", type=int, default=512)
     d.add_argument("--temperature", type=float, default=0.0)
     d.add_argument("--workers", type=int, default=1, help="calls in flight (default 1)")
-    d.add_argument("--cache-dir", default=None,
-                   help="reply cache root (default $LLMSWEEP_CACHE_DIR or ~/.cache/llmsweep; 'none': no cache)")
+    d.add_argument(
+        "--cache-dir",
+        default=None,
+        help="reply cache root (default $LLMSWEEP_CACHE_DIR or ~/.cache/llmsweep; 'none': no cache)",
+    )
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
@@ -118,9 +124,17 @@ def _make_data(a) -> int:
     from llmsweep.rag.makedata import PROMPT_VERSION, Options, make_data, summary_line
 
     cache = a.cache_dir or os.environ.get("LLMSWEEP_CACHE_DIR") or "~/.cache/llmsweep"
-    endpoint = ChatEndpoint(a.base_url, a.model, api_key_env=a.api_key_env, timeout_s=a.timeout, attempts=a.attempts,
-                            max_tokens=a.max_tokens, temperature=a.temperature,
-                            cache_dir=None if cache == "none" else cache, prompt_version=PROMPT_VERSION)
+    endpoint = ChatEndpoint(
+        a.base_url,
+        a.model,
+        api_key_env=a.api_key_env,
+        timeout_s=a.timeout,
+        attempts=a.attempts,
+        max_tokens=a.max_tokens,
+        temperature=a.temperature,
+        cache_dir=None if cache == "none" else cache,
+        prompt_version=PROMPT_VERSION,
+    )
     opts = Options(pairs=a.pairs, heldout=a.heldout, max_chunks=a.max_chunks, seed=a.seed, workers=a.workers)
     s = make_data(a.index, a.out, endpoint, opts)
     print(summary_line(s))

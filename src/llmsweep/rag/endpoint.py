@@ -25,16 +25,27 @@ class EndpointError(Exception):
 
 
 class ChatEndpoint:
-    def __init__(self, base_url: str, model: str, *, api_key_env: str | None = "OPENAI_API_KEY",
-                 timeout_s: float = 60.0, attempts: int = 3, max_tokens: int = 512, temperature: float = 0.0,
-                 cache_dir: str | Path | None = None, prompt_version: str = ""):
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout_s: float = 60.0,
+        attempts: int = 3,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        cache_dir: str | Path | None = None,
+        prompt_version: str = "",
+    ):
         import openai
 
         if attempts < 1:
             raise UserError(f"--attempts {attempts}: must be at least 1")
         key = os.environ.get(api_key_env) if api_key_env else None
-        self.client = openai.OpenAI(base_url=base_url, api_key=key or "none", timeout=timeout_s,
-                                    max_retries=attempts - 1)
+        self.client = openai.OpenAI(
+            base_url=base_url, api_key=key or "none", timeout=timeout_s, max_retries=attempts - 1
+        )
         self.base_url, self.model = base_url, model
         self.max_tokens, self.temperature = max_tokens, temperature
         self.identity = json.dumps([base_url.rstrip("/"), model, prompt_version, max_tokens, temperature])
@@ -69,8 +80,9 @@ class ChatEndpoint:
         import openai
 
         try:
-            resp = self.client.chat.completions.create(model=self.model, messages=messages,
-                                                       max_tokens=self.max_tokens, temperature=self.temperature)
+            resp = self.client.chat.completions.create(
+                model=self.model, messages=messages, max_tokens=self.max_tokens, temperature=self.temperature
+            )
         except openai.APITimeoutError:
             raise EndpointError(f"timeout after {self.client.timeout}s") from None
         except openai.APIConnectionError as e:
@@ -78,8 +90,10 @@ class ChatEndpoint:
             raise EndpointError(f"cannot reach {self.base_url}{cause}") from None
         except openai.APIStatusError as e:
             if e.status_code in (400, 401, 403, 404):
-                raise UserError(f"endpoint {self.base_url} refused the request (HTTP {e.status_code}: "
-                                f"{_short(e.message)}): check --model, --base-url and --api-key-env") from None
+                raise UserError(
+                    f"endpoint {self.base_url} refused the request (HTTP {e.status_code}: "
+                    f"{_short(e.message)}): check --model, --base-url and --api-key-env"
+                ) from None
             raise EndpointError(f"HTTP {e.status_code}: {_short(e.message)}") from None
         except openai.APIError as e:
             raise EndpointError(f"{type(e).__name__}: {_short(str(e))}") from None

@@ -93,8 +93,13 @@ def heldout_path(out: Path) -> Path:
     return out.with_name(out.stem + ".heldout" + (out.suffix or ".jsonl"))
 
 
-def make_data(index_dir: str | Path, out: str | Path, endpoint: ChatEndpoint, opts: Options = Options(),
-              progress: bool | None = None) -> dict:
+def make_data(
+    index_dir: str | Path,
+    out: str | Path,
+    endpoint: ChatEndpoint,
+    opts: Options = Options(),
+    progress: bool | None = None,
+) -> dict:
     from tqdm import tqdm
 
     from llmsweep.rag.index import Index
@@ -127,6 +132,7 @@ def make_data(index_dir: str | Path, out: str | Path, endpoint: ChatEndpoint, op
     files = {k: open(p, "w", encoding="utf-8") for k, p in paths.items()}
     bar = tqdm(total=len(chunks), unit="chunk", desc="make-data", disable=None if progress is None else not progress)
     try:
+
         def reject(where: str, reason: str, detail: str, row) -> None:
             counts["rows_in"] += 1
             rejected[reason] += 1
@@ -134,15 +140,19 @@ def make_data(index_dir: str | Path, out: str | Path, endpoint: ChatEndpoint, op
             files["rejects"].write(json.dumps(rec, ensure_ascii=False) + "\n")
 
         with ThreadPoolExecutor(max(1, opts.workers)) as pool:
-            for chunk, (reply, cached, error) in zip(chunks, pool.map(fetch, chunks)):
+            for chunk, (reply, cached, error) in zip(chunks, pool.map(fetch, chunks), strict=True):
                 where = chunk["id"]
                 counts["cached" if cached else "asked"] += 1
                 pairs = None if reply is None else parse_pairs(reply)
                 if reply is None:
                     reject(where, "endpoint error", error, {"chunk_id": where})
                 elif pairs is None:
-                    reject(where, "unparsable reply", "no JSON array of {question, answer} nor 질문:/답: lines",
-                           {"chunk_id": where, "reply": reply})
+                    reject(
+                        where,
+                        "unparsable reply",
+                        "no JSON array of {question, answer} nor 질문:/답: lines",
+                        {"chunk_id": where, "reply": reply},
+                    )
                 else:
                     if not cached:
                         endpoint.remember(messages_for(chunk, opts.pairs), reply)
@@ -164,7 +174,9 @@ def make_data(index_dir: str | Path, out: str | Path, endpoint: ChatEndpoint, op
                         counts[split] += 1
                         if split == "heldout":
                             rec = {**rec, "doc": chunk["doc"], "page": chunk["page"], "chunk_id": where}
-                        files[split if split == "heldout" else "output"].write(json.dumps(rec, ensure_ascii=False) + "\n")
+                        files[split if split == "heldout" else "output"].write(
+                            json.dumps(rec, ensure_ascii=False) + "\n"
+                        )
                 bar.update(1)
                 bar.set_postfix(kept=counts["train"] + counts["heldout"], rejected=sum(rejected.values()))
     finally:
@@ -202,7 +214,8 @@ def summary_line(s: dict) -> str:
     reasons = ", ".join(f"{k}: {v}" for k, v in s["rejected_by_reason"].items())
     return (
         f"make-data: {s['chunks']} chunks ({s['calls']} calls, {s['cached_replies']} cached); rows in "
-        f"{s['rows_in']} = out {s['rows_out']} + rejected {s['rows_rejected']}" + (f" ({reasons})" if reasons else "")
+        f"{s['rows_in']} = out {s['rows_out']} + rejected {s['rows_rejected']}"
+        + (f" ({reasons})" if reasons else "")
         + f"; {s['records_written']} records -> {s['output']}, {s['heldout_written']} held out -> {s['heldout']}; "
         f"rejects in {s['rejects']}"
     )

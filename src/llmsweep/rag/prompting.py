@@ -27,14 +27,18 @@ def template_of(name: str, custom: str | None = None, where: str = "rag") -> str
         try:
             text.format(context="", question="")
         except (KeyError, IndexError, ValueError) as e:
-            raise UserError(f"{where}.template: not a format string with only {{context}} and {{question}} ({e}): "
-                            "double other braces ({{{{ }}}})") from None
+            raise UserError(
+                f"{where}.template: not a format string with only {{context}} and {{question}} ({e}): "
+                "double other braces ({{{{ }}}})"
+            ) from None
         if "{context}" not in text or "{question}" not in text:
             raise UserError(f"{where}.template must contain {{context}} and {{question}}")
         return text
     if name not in TEMPLATES:
-        raise UserError(f"{where}.prompt={name!r} is not a template: choose one of {', '.join(TEMPLATES)} "
-                        f"or set {where}.template='...{{context}}...{{question}}...'")
+        raise UserError(
+            f"{where}.prompt={name!r} is not a template: choose one of {', '.join(TEMPLATES)} "
+            f"or set {where}.template='...{{context}}...{{question}}...'"
+        )
     return TEMPLATES[name]
 
 

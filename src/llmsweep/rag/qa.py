@@ -117,8 +117,9 @@ def read_qa(path: str | Path) -> list[QAItem]:
         rec = rec if isinstance(rec, dict) else {}
         q, a = _field(rec, "question", "instruction"), _field(rec, "answer", "response")
         if q is None or a is None:
-            raise UserError(f"{p} line {n}: a QA item needs a non-empty question (or instruction) and answer "
-                            "(or response)")
+            raise UserError(
+                f"{p} line {n}: a QA item needs a non-empty question (or instruction) and answer (or response)"
+            )
         page = rec.get("page")
         if page is not None and (isinstance(page, bool) or not isinstance(page, int)):
             raise UserError(f"{p} line {n}: page={page!r} is not a page number")

@@ -88,10 +88,12 @@ def make_retriever(spec, index: Index | str | Path, embedder: str | None = None,
 
     spec = OmegaConf.create(OmegaConf.to_container(spec, resolve=True, throw_on_missing=False))
     kind = str(spec.get("_target_", "")).rsplit(".", 1)[-1]
-    if "model" in spec and OmegaConf.is_missing(spec, "model"):
+    if "model" in spec.keys() and OmegaConf.is_missing(spec, "model"):  # `in` is False for a ??? value
         if embedder is None:
-            raise UserError(f"{kind} needs an embedding model: set retriever.model=DIR (or rag.embedder=DIR), "
-                            "a local sentence-transformers model directory")
+            raise UserError(
+                f"{kind} needs an embedding model: set retriever.model=DIR (or rag.embedder=DIR), "
+                "a local sentence-transformers model directory"
+            )
         spec.model = embedder
     if weight is not None and "weight" in spec:
         spec.weight = weight

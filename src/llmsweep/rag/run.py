@@ -45,15 +45,25 @@ def check(cfg: DictConfig) -> None:
     if not Path(cfg.rag.qa).is_file():
         raise UserError(f"rag.qa={cfg.rag.qa}: no such file. Fix: point rag.qa at a JSON Lines QA set")
     if (cfg.rag.index is None) == (not cfg.rag.docs):
-        raise UserError("set exactly one of rag.index=DIR (a built index) or rag.docs=[DIR,...] (documents indexed "
-                        "per chunk settings, what a sweep over chunk.size needs)")
+        raise UserError(
+            "set exactly one of rag.index=DIR (a built index) or rag.docs=[DIR,...] (documents indexed "
+            "per chunk settings, what a sweep over chunk.size needs)"
+        )
     if not cfg.rag.ks or any(int(k) < 1 for k in cfg.rag.ks):
         raise UserError(f"rag.ks={list(cfg.rag.ks)}: need at least one k >= 1")
     template_of(str(cfg.rag.prompt), cfg.rag.template)
     _chunk_settings(cfg)  # chunk.size/overlap/unit values checked
+    if "model" in cfg.retriever.keys() and OmegaConf.is_missing(cfg.retriever, "model") and not cfg.rag.embedder:
+        kind = str(cfg.retriever._target_).rsplit(".", 1)[-1]
+        raise UserError(
+            f"{kind} needs an embedding model: set retriever.model=DIR (or rag.embedder=DIR), "
+            "a local sentence-transformers model directory"
+        )
     if cfg.rag.index is not None and not Path(cfg.rag.index).is_dir():
-        raise UserError(f"rag index {cfg.rag.index}: no such directory: build it with "
-                        f"python -m llmsweep.rag ingest DOCS --out {cfg.rag.index}")
+        raise UserError(
+            f"rag index {cfg.rag.index}: no such directory: build it with "
+            f"python -m llmsweep.rag ingest DOCS --out {cfg.rag.index}"
+        )
 
 
 def open_index(cfg: DictConfig):
@@ -65,9 +75,11 @@ def open_index(cfg: DictConfig):
         index = Index.open(cfg.rag.index)
         asked = _chunk_settings(cfg, index.chunk_settings)
         if asked is not None and asked != index.chunk_settings:
-            raise UserError(f"rag.index={cfg.rag.index} was built with {index.chunk_settings.describe()}, but the "
-                            f"config asks {asked.describe()}: drop the chunk.* overrides, or use rag.docs=[...] "
-                            "so each chunk setting gets its own cached index")
+            raise UserError(
+                f"rag.index={cfg.rag.index} was built with {index.chunk_settings.describe()}, but the "
+                f"config asks {asked.describe()}: drop the chunk.* overrides, or use rag.docs=[...] "
+                "so each chunk setting gets its own cached index"
+            )
         return index
     from llmsweep.rag.cached import cached_index
 
@@ -107,7 +119,11 @@ class _Answerer:
         shown = list(hits)
         while True:
             messages = augment([{"role": "user", "content": question}], shown, template)
-            if limit is None or not shown or self.engine.count_prompt_tokens(messages) + self.params.max_tokens <= limit:
+            if (
+                limit is None
+                or not shown
+                or self.engine.count_prompt_tokens(messages) + self.params.max_tokens <= limit
+            ):
                 break
             shown.pop()
         return self.engine.complete(messages, self.params).text, len(hits) - len(shown)
@@ -155,16 +171,20 @@ def rag_run(cfg: DictConfig, run: Run) -> Outcome:
             dropped += n_dropped
         else:
             text = shown[0].text if shown else ""
-        answers.append({
-            "prompt": item.question,
-            "reference": item.answer,
-            "rag_answer": text,
-            "gold_rank": relevant.index(True) + 1 if True in relevant else None,
-            "sources": [h.source() for h in shown],
-        })
+        answers.append(
+            {
+                "prompt": item.question,
+                "reference": item.answer,
+                "rag_answer": text,
+                "gold_rank": relevant.index(True) + 1 if True in relevant else None,
+                "sources": [h.source() for h in shown],
+            }
+        )
     if not ranked:
-        raise UserError(f"rag.qa={cfg.rag.qa}: none of its {len(items)} items has its gold document/page in the index "
-                        f"({', '.join(f'{r}: {n}' for r, n in rejected.items())}): is it the QA set of these documents?")
+        raise UserError(
+            f"rag.qa={cfg.rag.qa}: none of its {len(items)} items has its gold document/page in the index "
+            f"({', '.join(f'{r}: {n}' for r, n in rejected.items())}): is it the QA set of these documents?"
+        )
     gold = [True] * len(ranked)
     metrics = {f"recall_at_{k}": recall_at_k(ranked, gold, int(k)) for k in cfg.rag.ks}
     metrics.update(
@@ -186,8 +206,14 @@ def rag_run(cfg: DictConfig, run: Run) -> Outcome:
         answered_by=str(cfg.run_dir) if answerer is not None else "top chunk (retrieval only)",
         **{f"chunk_{k}": v for k, v in index.chunk_settings.as_dict().items()},
     )
-    log.info("recall@%d %.3f, MRR %.3f over %d QA items (%d rejected)", top_k, metrics["recall_at_top_k"],
-             metrics["mrr"], len(ranked), metrics["qa_rejected"])
+    log.info(
+        "recall@%d %.3f, MRR %.3f over %d QA items (%d rejected)",
+        top_k,
+        metrics["recall_at_top_k"],
+        metrics["mrr"],
+        len(ranked),
+        metrics["qa_rejected"],
+    )
     return Outcome(metrics, answers, judged={"tuned": "rag_answer"})
 
 

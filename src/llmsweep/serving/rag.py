@@ -48,6 +48,12 @@ def load_rag(rag: DictConfig | None) -> RagContext | None:
     spec.top_k = int(rag.top_k)
     index = Index.open(rag.index)
     retriever = make_retriever(spec, index, rag.model, rag.weight)
-    log.info("RAG: %s retrieval over %s (%d chunks), top_k %d, prompt %s", rag.retriever, rag.index, len(index),
-             rag.top_k, rag.template and "custom" or rag.prompt)
+    log.info(
+        "RAG: %s retrieval over %s (%d chunks), top_k %d, prompt %s",
+        rag.retriever,
+        rag.index,
+        len(index),
+        rag.top_k,
+        rag.template and "custom" or rag.prompt,
+    )
     return RagContext(retriever, template, int(rag.top_k))
