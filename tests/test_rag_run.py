@@ -92,6 +92,20 @@ def test_a_rag_run_writes_metrics_answers_judgments_and_a_wandb_run(default_run,
     assert run["run"]["job_type"] == "rag" and run["summary"]["recall_at_5"] == pytest.approx(m["recall_at_5"])
 
 
+def test_an_index_built_with_other_chunk_settings_is_refused(default_run):
+    from omegaconf import OmegaConf
+
+    from llmsweep.errors import UserError
+    from llmsweep.rag.run import open_index
+
+    built = read_metrics(default_run)["index_dir"]  # the cached index of chunk 500/50
+    cfg = OmegaConf.create({"rag": {"index": built, "docs": []}, "chunk": {"size": 300, "overlap": None, "unit": None}})
+    with pytest.raises(UserError, match=r"was built with chunk.size=500 .*but the config asks chunk.size=300"):
+        open_index(cfg)
+    cfg.chunk.size = 500  # the index's own settings, said again: fine
+    assert open_index(cfg).chunk_settings.size == 500
+
+
 def test_bad_input_is_one_line(cache_dir, corpus, tmp_path):
     qa = f"rag.qa={corpus / 'qa.jsonl'}"
     cases = {
