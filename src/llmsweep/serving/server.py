@@ -59,10 +59,11 @@ def _exit_now(message: str) -> None:
 def _serve(cfg: DictConfig, token: str | None) -> None:
     import uvicorn
 
-    from llmsweep.serving.app import create_app
     from llmsweep.serving.rag import load_rag
 
-    rag = load_rag(cfg.get("rag"))  # before the model: a bad index is an immediate one-line error
+    rag = load_rag(cfg.get("rag"))  # before torch and the model: a bad index is an immediate one-line error
+    from llmsweep.serving.app import create_app
+
     engine = load_engine(cfg)
     name = default_model_name(cfg.run_dir) if cfg.model_name == "auto" else str(cfg.model_name)
     app = create_app(engine, model_name=name, aliases=path_aliases(cfg.run_dir), token=token, max_tokens=cfg.max_tokens,
