@@ -6,15 +6,19 @@ peak RSS is its own:
   ingest   `python -m llmsweep.rag ingest` (PDFium + pdfplumber tables, kiwipiepy sentences, bm25s):
            pages/s (wall including start-up and the analyser's load) and peak RSS
   query    BM25 and hybrid (RRF with a dense model) at top_k 5 over 200 questions: p50 / p95 latency
-Last, recall@k of Korean (morpheme) BM25 and whitespace BM25 on the bundled QA set (240 generated
+Then recall@k of Korean (morpheme) BM25 and whitespace BM25 on the bundled QA set (240 generated
 KorQuAD-style passages, one question each), the figure the docs quote.
+Last (skip with --sweep-trials 0), a RAG sweep: the bundled passages laid out 6 to a page in text documents
+with their 240 questions as the QA set; `rag.py` with the default settings (chunk 500/50, bm25, top_k 5), then
+`rag.py -m +sweeps=rag objective=recall_at_5` for --sweep-trials trials on 2 workers (submitit_local): the
+sweep's best recall@5 against the default config's.
 Goals (issue 16): ingest >= 50 pages/s on 2 cores, BM25 query p95 <= 20 ms at 1,000 pages.
 
 The hybrid figure uses a tiny embedding model built here from a config (random weights: fast, meaningless);
 pass --model DIR (a local sentence-transformers model) for a real one's latency.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/rag.py [--pages 1000] [--workers 2] [--model DIR]
-        [--workdir /tmp/llmsweep-rag-bench]
+        [--workdir /tmp/llmsweep-rag-bench] [--sweep-trials 12]
 """
 
 from __future__ import annotations
@@ -149,12 +153,67 @@ def whitespace_vs_korean() -> dict:
     return out
 
 
+def rag_sweep(work: Path, model: str, trials: int) -> dict:
+    """recall@5 of rag.py's default settings and the best of a sweeps/rag.yaml study (objective recall_at_5)."""
+    import optuna
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from test_rag_run import qa_corpus
+
+    d = work / "ragsweep"
+    shutil.rmtree(d, ignore_errors=True)
+    qa_corpus(d, every=1)
+    env = {
+        "PYTHONPATH": str(REPO / "src"),
+        "PATH": "/usr/bin:/bin",
+        "OMP_NUM_THREADS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "WANDB_MODE": "offline",
+        "LLMSWEEP_CACHE_DIR": str(work / "cache"),
+    }
+    common = [f"rag.docs=[{d / 'docs'}]", f"rag.qa={d / 'qa.jsonl'}", "judge=none"]
+
+    def rag_py(*args: str) -> None:
+        proc = subprocess.run(
+            [sys.executable, "rag.py", *args, *common], cwd=REPO, env=env, capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"rag.py {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+
+    rag_py("tracking=none", f"hydra.run.dir={d / 'default'}")
+    default = json.loads((d / "default" / "metrics.json").read_text())
+    t = time.perf_counter()
+    db = d / "optuna.db"
+    rag_py(
+        "-m",
+        "+sweeps=rag",
+        "objective=recall_at_5",
+        "hydra/launcher=submitit_local",
+        "hydra.sweeper.n_workers=2",
+        f"hydra.sweeper.n_trials={trials}",
+        "hydra.sweeper.study_name=bench",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        f"rag.embedder={model}",
+        f"hydra.sweep.dir={d / 'sweep'}",
+    )
+    best = optuna.load_study(study_name="bench", storage=f"sqlite:///{db}").best_trial
+    return {
+        "default": default["recall_at_5"],
+        "best": best.value,
+        "params": best.params,
+        "n": default["qa_scored"],
+        "trials": trials,
+        "seconds": time.perf_counter() - t,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--model", help="a local embedding model dir for the hybrid latency (default: a tiny one)")
     ap.add_argument("--workdir", default="/tmp/llmsweep-rag-bench")
+    ap.add_argument("--sweep-trials", type=int, default=12, help="trials of the RAG sweep (0: skip it)")
     a = ap.parse_args()
     if not FONT.is_file():
         raise SystemExit(f"{FONT} missing: apt-get install fonts-nanum")
@@ -201,6 +260,13 @@ def main() -> None:
         f"{w['recall@1']:.3f}/{w['recall@5']:.3f}/{w['recall@10']:.3f} MRR {w['mrr']:.3f} "
         f"(recall@5 ratio {k['recall@5'] / max(w['recall@5'], 1e-9):.2f}x)"
     )
+    if a.sweep_trials:
+        r = rag_sweep(work, model, a.sweep_trials)
+        print(
+            f"RAG sweep ({r['n']} generated questions, {r['trials']} trials on 2 workers, {r['seconds']:.0f} s): "
+            f"best recall@5 {r['best']:.3f} vs default config {r['default']:.3f} "
+            f"(best: {', '.join(f'{k}={v}' for k, v in r['params'].items())})"
+        )
     print(
         f"goals: ingest >= 50 pages/s -> {ing['pages'] / ing['wall']:.1f}; "
         f"BM25 p95 <= 20 ms -> {q['bm25']['p95']:.2f} ms"

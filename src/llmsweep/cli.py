@@ -56,6 +56,15 @@ def merge(cfg: DictConfig) -> float:
     return _run(lambda c: run_job(RECIPE, c), cfg, "merge")
 
 
+@hydra.main(config_path=CONF_DIR, config_name="rag", version_base="1.3")
+def rag(cfg: DictConfig) -> float:
+    """Retrieve and answer a QA set over an index, judge the answers, and return the objective for a sweeper."""
+    from llmsweep.launch import run_job
+    from llmsweep.rag.run import RECIPE
+
+    return _run(lambda c: run_job(RECIPE, c), cfg)
+
+
 @hydra.main(config_path=CONF_DIR, config_name="serve", version_base="1.3")
 def serve(cfg: DictConfig) -> None:
     """Serve one run dir over the OpenAI chat-completions protocol until interrupted."""

@@ -162,6 +162,19 @@ class TrainConf(RunConf, _TrainHead):  # dataclass fields follow the reversed MR
 
 
 @dataclass
+class ServeRagConf:
+    """serve.py rag.*: answers with retrieved context and their sources (llmsweep.serving.rag); index null: off."""
+
+    index: Optional[str] = None  # an index dir built by `python -m llmsweep.rag ingest`
+    retriever: str = "bm25"  # bm25 | dense | hybrid (conf/retriever/*.yaml)
+    model: Optional[str] = None  # dense/hybrid: a local embedding model dir
+    weight: Optional[float] = None  # hybrid: the dense share (null: conf/retriever/hybrid.yaml's)
+    top_k: int = 3
+    prompt: str = "grounded"  # a template of llmsweep.rag.prompting, or:
+    template: Optional[str] = None  # your own, with {context} and {question}
+
+
+@dataclass
 class ServeConf:
     """serve.py: one run dir (or model dir) behind the OpenAI chat-completions protocol."""
 
@@ -175,6 +188,7 @@ class ServeConf:
     queue_size: int = 64  # requests waiting behind the running one; more get 503
     log_level: str = "info"
     engine: Dict[str, Any] = field(default_factory=dict)  # conf/engine/*.yaml: `_target_` loader + its options
+    rag: ServeRagConf = field(default_factory=ServeRagConf)
 
 
 def _per_scale(tiny: Any, full: Any, *, _root_: Any) -> Any:
@@ -194,8 +208,9 @@ def _app_groups(*extra: str, _root_: Any) -> str:
 
 
 def register_configs() -> None:
-    """The schemas of every app (train_schema, merge_schema, serve_schema) and the resolvers their YAML uses."""
+    """The schemas of every app (train_schema, merge_schema, serve_schema, rag_schema) and the resolvers their YAML uses."""
     from llmsweep.merging.config import MergeRunConf  # imports this module: a top-level import would be circular
+    from llmsweep.rag.config import RagRunConf
 
     resolvers = {"samples": lambda name: str(SAMPLES_DIR / name), "per_scale": _per_scale, "app_groups": _app_groups}
     for name, fn in resolvers.items():
@@ -205,3 +220,4 @@ def register_configs() -> None:
     cs.store(name="train_schema", node=TrainConf)
     cs.store(name="merge_schema", node=MergeRunConf)
     cs.store(name="serve_schema", node=ServeConf)
+    cs.store(name="rag_schema", node=RagRunConf)

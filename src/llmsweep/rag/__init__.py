@@ -5,8 +5,23 @@ ingest(["docs/"], "index/", ChunkSettings(size=500, overlap=50))
 Index.open("index/").search("서울의 인구는?", top_k=5)   # [Hit(doc, page, chunk_id, text, score)]
 """
 
-from llmsweep.rag.cached import cached_index
-from llmsweep.rag.chunking import ChunkSettings
-from llmsweep.rag.index import Hit, Index, Summary, ingest
+from __future__ import annotations
 
-__all__ = ["ChunkSettings", "Hit", "Index", "Summary", "cached_index", "ingest"]
+import importlib
+
+# imported on first use, so `llmsweep.rag.config` (read by every app's schema registration) stays light
+_EXPORTS = {
+    "cached_index": "cached",
+    "ChunkSettings": "chunking",
+    "Hit": "index",
+    "Index": "index",
+    "Summary": "index",
+    "ingest": "index",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"llmsweep.rag.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'llmsweep.rag' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""python -m llmsweep.rag {ingest,search} ...  (see --help of each command)."""
+"""python -m llmsweep.rag {ingest,search,make-data} ...  (see --help of each command)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ examples:
   python -m llmsweep.rag ingest docs/ manual.pdf notes.md --out index/ --chunk-size 500 --chunk-overlap 50
   python -m llmsweep.rag search index/ "서울의 인구는 얼마인가요?" --top-k 5
   python -m llmsweep.rag search index/ "서울의 인구는?" --retriever hybrid --model models/e5-small --weight 0.5
+  python -m llmsweep.rag make-data index/ --out data/docqa.jsonl --base-url http://127.0.0.1:8000/v1 --model my-run
 """
 
 
@@ -44,8 +45,41 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--retriever", choices=("bm25", "dense", "hybrid"), default="bm25")
     q.add_argument("--model", help="dense/hybrid: a local embedding model directory")
     q.add_argument("--weight", type=float, default=0.5, help="hybrid: the dense share of the fusion (default 0.5)")
+    d = sub.add_parser(
+        "make-data",
+        help="question/answer pairs per chunk from a chat endpoint -> grounded Dolly records",
+        description="Asks an OpenAI-compatible endpoint (serve.py, vLLM, a hosted API) for question/answer pairs "
+        "per chunk and keeps the grounded ones as Dolly closed_qa records (the chunk as context). Every proposed "
+        "pair (or failed chunk) ends in OUT, OUT's held-out split or OUT.rejects.jsonl with its reason; "
+        "OUT.summary.json holds the accounting (rows in = out + rejected). Train with train.py data.path=OUT; "
+        "score a RAG pipeline with rag.py rag.qa=<the held-out file>.",
+    )
+    d.add_argument("index", help="an index directory built by ingest")
+    d.add_argument("--out", required=True, help="output JSON Lines file of Dolly records")
+    d.add_argument("--base-url", required=True, help="the endpoint, e.g. http://127.0.0.1:8000/v1")
+    d.add_argument("--model", required=True, help="the model name the endpoint serves")
+    d.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        help="NAME of the environment variable holding the key (default OPENAI_API_KEY; never written)",
+    )
+    d.add_argument("--pairs", type=int, default=2, help="pairs asked per chunk (default 2)")
+    d.add_argument("--heldout", type=float, default=0.2, help="share of chunks held out as a QA set (default 0.2)")
+    d.add_argument("--max-chunks", type=int, help="a seeded sample of this many chunks (default: all)")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--attempts", type=int, default=3, help="calls per chunk in all, with backoff (default 3)")
+    d.add_argument("--timeout", type=float, default=60.0, help="seconds per call (default 60)")
+    d.add_argument("--max-tokens", type=int, default=512)
+    d.add_argument("--temperature", type=float, default=0.0)
+    d.add_argument("--workers", type=int, default=1, help="calls in flight (default 1)")
+    d.add_argument(
+        "--cache-dir",
+        default=None,
+        help="reply cache root (default $LLMSWEEP_CACHE_DIR or ~/.cache/llmsweep; 'none': no cache)",
+    )
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     try:
         if a.command == "ingest":
             from llmsweep.rag import ChunkSettings, ingest
@@ -59,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             s = ingest(a.docs, a.out, chunk, workers=a.workers)
             print(s.line(a.out))
             return 0
+        if a.command == "make-data":
+            return _make_data(a)
         from llmsweep.rag import retrieval
 
         if a.retriever != "bm25" and not a.model:
@@ -79,6 +115,34 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+
+
+def _make_data(a) -> int:
+    import os
+
+    from llmsweep.rag.endpoint import ChatEndpoint
+    from llmsweep.rag.makedata import PROMPT_VERSION, Options, make_data, summary_line
+
+    cache = a.cache_dir or os.environ.get("LLMSWEEP_CACHE_DIR") or "~/.cache/llmsweep"
+    endpoint = ChatEndpoint(
+        a.base_url,
+        a.model,
+        api_key_env=a.api_key_env,
+        timeout_s=a.timeout,
+        attempts=a.attempts,
+        max_tokens=a.max_tokens,
+        temperature=a.temperature,
+        cache_dir=None if cache == "none" else cache,
+        prompt_version=PROMPT_VERSION,
+    )
+    opts = Options(pairs=a.pairs, heldout=a.heldout, max_chunks=a.max_chunks, seed=a.seed, workers=a.workers)
+    s = make_data(a.index, a.out, endpoint, opts)
+    print(summary_line(s))
+    if s["rows_out"] == 0:
+        reasons = ", ".join(s["rejected_by_reason"]) or "no chunks"
+        print(f"error: make-data kept no pair ({reasons}); see {s['rejects']}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -76,3 +76,30 @@ class HybridRetriever:
         dense = [r for r, _ in self.dense.top(query, n)]
         fused = rrf([dense, sparse], [self.weight, 1.0 - self.weight], self.rrf_k)
         return [self.index.hit(r, s) for r, s in fused[:k]]
+
+
+def make_retriever(spec, index: Index | str | Path, embedder: str | None = None, weight: float | None = None):
+    """The retriever of a conf/retriever/*.yaml node over `index`. `embedder` fills a dense/hybrid `model` left
+    unset (???), `weight` replaces a hybrid's: so a sweep can set both for every trial whatever retriever it
+    picked (keys a bm25 node does not have cannot be overridden there)."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    spec = OmegaConf.create(OmegaConf.to_container(spec, resolve=True, throw_on_missing=False))
+    kind = str(spec.get("_target_", "")).rsplit(".", 1)[-1]
+    if "model" in spec.keys() and OmegaConf.is_missing(spec, "model"):  # `in` is False for a ??? value
+        if embedder is None:
+            raise UserError(
+                f"{kind} needs an embedding model: set retriever.model=DIR (or rag.embedder=DIR), "
+                "a local sentence-transformers model directory"
+            )
+        spec.model = embedder
+    if weight is not None and "weight" in spec:
+        spec.weight = weight
+    try:
+        return instantiate(spec, index=index)
+    except InstantiationException as e:
+        if isinstance(e.__cause__, UserError):
+            raise e.__cause__ from None
+        raise

@@ -91,8 +91,9 @@ def _sse(obj) -> str:
 
 
 def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int, max_request_bytes: int,
-               queue_size: int, aliases: Sequence[str] = ()) -> FastAPI:
+               queue_size: int, aliases: Sequence[str] = (), rag=None) -> FastAPI:
     """The API over a loaded engine. `token` None: no authentication (the caller allows that on loopback only).
+    `rag` (serving.rag.RagContext): answers get retrieved context and carry an extra `sources` field.
 
     Requests may name the model `model_name` or any of `aliases` (e.g. the run dir path); answers name it
     `model_name`."""
@@ -149,8 +150,10 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
             raise unknown_model(name)
         return model_card()
 
+    rag_note = ("; RAG (serve.py rag.index=...): an extra top-level `sources` list of {doc, page, chunk_id, score}, "
+                "best first, on the completion and on a stream's first chunk") if rag is not None else ""
     chat_responses = {200: {"model": ChatCompletion, "description": "the answer; with stream=true, server-sent events of "
-                            "chat.completion.chunk objects ending with `data: [DONE]`",
+                            "chat.completion.chunk objects ending with `data: [DONE]`" + rag_note,
                             "content": {"text/event-stream": {"schema": SSE_EVENT}}},
                       **error_responses(400, 401, 404, 413, 500, 503)}
 
@@ -160,6 +163,9 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
         if req.model not in accepted:
             raise unknown_model(req.model)
         messages = [m.as_chat() for m in req.messages]
+        extra = {}
+        if rag is not None:
+            messages, extra["sources"] = await run_in_threadpool(rag, messages)
         try:
             prompt_tokens = await run_in_threadpool(engine.count_prompt_tokens, messages)
         except PromptError as e:
@@ -174,7 +180,7 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
         cid, now = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if req.stream:
             include_usage = bool(req.stream_options and req.stream_options.include_usage)
-            return _stream(worker, engine, messages, params, cid, now, model_name, include_usage)
+            return _stream(worker, engine, messages, params, cid, now, model_name, include_usage, extra)
         job = worker.submit(engine.complete, messages, params)
         try:
             done = await job
@@ -184,7 +190,7 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
         return ChatCompletion(
             id=cid, created=now, model=model_name, object="chat.completion",
             choices=[{"index": 0, "finish_reason": done.finish_reason, "message": {"role": "assistant", "content": done.text}}],
-            usage=_usage(done),
+            usage=_usage(done), **extra,
         ).model_dump(mode="json", exclude_none=True)
 
     def schema() -> dict:
@@ -243,8 +249,10 @@ def _usage(done) -> CompletionUsage:
                            total_tokens=done.prompt_tokens + done.completion_tokens)
 
 
-def _stream(worker: GenerationWorker, engine, messages, params, cid, now, model_name, include_usage) -> StreamingResponse:
-    """Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`.
+def _stream(worker: GenerationWorker, engine, messages, params, cid, now, model_name, include_usage,
+            extra: Optional[dict] = None) -> StreamingResponse:
+    """Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`. `extra` fields (RAG's sources)
+    ride on the first chunk.
 
     The job is queued before the response starts, so a full queue is still a plain 503."""
     loop = asyncio.get_running_loop()
@@ -264,7 +272,7 @@ def _stream(worker: GenerationWorker, engine, messages, params, cid, now, model_
 
     async def events():
         try:
-            yield chunk({"role": "assistant", "content": ""})
+            yield chunk({"role": "assistant", "content": ""}, **(extra or {}))
             while (text := await pieces.get()) is not None:
                 yield chunk({"content": text})
             try:

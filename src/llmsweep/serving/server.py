@@ -59,12 +59,15 @@ def _exit_now(message: str) -> None:
 def _serve(cfg: DictConfig, token: str | None) -> None:
     import uvicorn
 
+    from llmsweep.serving.rag import load_rag
+
+    rag = load_rag(cfg.get("rag"))  # before torch and the model: a bad index is an immediate one-line error
     from llmsweep.serving.app import create_app
 
     engine = load_engine(cfg)
     name = default_model_name(cfg.run_dir) if cfg.model_name == "auto" else str(cfg.model_name)
     app = create_app(engine, model_name=name, aliases=path_aliases(cfg.run_dir), token=token, max_tokens=cfg.max_tokens,
-                     max_request_bytes=cfg.max_request_bytes, queue_size=cfg.queue_size)
+                     max_request_bytes=cfg.max_request_bytes, queue_size=cfg.queue_size, rag=rag)
     log.info("serving model '%s' at http://%s:%d/v1 (%s)", name, cfg.host, cfg.port,
              f"bearer token from ${cfg.token_env} required" if token else "no token: loopback only")
     # requests still running at Ctrl-C get GRACE_S to finish, then the connections are closed
