@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -18,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", default=None,
                    help="directory for optimization_history / param_importances / pareto_front HTML+PNG")
     a = ap.parse_args(argv)
+    # the report's own notes (a plot skipped and why) on stderr, apart from the report on stdout
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.getLogger("llmsweep").addHandler(console)
 
     import optuna
     from omegaconf import OmegaConf
