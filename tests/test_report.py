@@ -126,3 +126,21 @@ def test_a_study_without_metric_names_takes_them_from_its_runs_config(tmp_path):
     s.add_trial(create_trial(params={}, distributions={}, values=[1.0, 2.0], user_attrs={"run_dir": str(run)}))
     assert report.objective_names(s) == ["eval_loss", "judge_mean"]
     assert report.objective_names(optuna.create_study()) == ["objective"]  # nothing recorded: no made-up name
+
+
+def test_report_cli_warns_once_on_stderr_and_writes_the_history(tmp_path, capsys):
+    from llmsweep.sweeping.__main__ import main
+
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    s = optuna.create_study(study_name="lr1", storage=url)
+    s.add_trials(study(2).trials)
+    assert main(["report", "lr1", "--storage", url, "--out", str(tmp_path / "plots")]) == 0
+    out, err = capsys.readouterr()
+    assert "best trial:" in out and "param_importances" not in out
+    assert err.splitlines() == [
+        f"WARNING: param_importances skipped: 2 complete trial(s); parameter importance needs at least "
+        f"{report.MIN_TRIALS_FOR_IMPORTANCE}: run {report.MIN_TRIALS_FOR_IMPORTANCE - 2} more "
+        "(raise hydra.sweeper.n_trials)"
+    ]
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "optimization_history.html", "optimization_history.png"]

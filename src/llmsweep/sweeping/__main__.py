@@ -20,10 +20,16 @@ def main(argv: list[str] | None = None) -> int:
                    help="directory for optimization_history / param_importances / pareto_front HTML+PNG")
     a = ap.parse_args(argv)
     # the report's own notes (a plot skipped and why) on stderr, apart from the report on stdout
-    console = logging.StreamHandler()
+    console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     logging.getLogger("llmsweep").addHandler(console)
+    try:
+        return _report(a)
+    finally:
+        logging.getLogger("llmsweep").removeHandler(console)
 
+
+def _report(a: argparse.Namespace) -> int:
     import optuna
     from omegaconf import OmegaConf
 
