@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -18,7 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", default=None,
                    help="directory for optimization_history / param_importances / pareto_front HTML+PNG")
     a = ap.parse_args(argv)
+    # the report's own notes (a plot skipped and why) on stderr, apart from the report on stdout
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.getLogger("llmsweep").addHandler(console)
+    try:
+        return _report(a)
+    finally:
+        logging.getLogger("llmsweep").removeHandler(console)
 
+
+def _report(a: argparse.Namespace) -> int:
     import optuna
     from omegaconf import OmegaConf
 
