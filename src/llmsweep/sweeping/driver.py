@@ -114,6 +114,11 @@ class Sweep:
         self.storage = storage if storage is not None else make_storage(self.url, conf.heartbeat_s, self._on_stale)
         self.study = optuna.create_study(study_name=self.name, storage=self.storage, pruner=make_pruner(conf.pruner),
                                          directions=_directions(conf), load_if_exists=True)
+        names = _metric_names(self.objective, config)
+        if len(names) == len(self.study.directions):  # the report's axes and trials_dataframe show these names
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self.study.set_metric_names(names)
         # seeded from the study's state: a continued study proposes new points instead of replaying its first ones
         self.study.sampler = make_sampler(conf.sampler, self.space, len(self.study.get_trials(deepcopy=False)))
         # jobs decide pruning in their own process: they rebuild this pruner from the study's attrs
@@ -265,6 +270,14 @@ def _objective(conf: DictConfig):
         raise UserError(f"hydra.sweeper.objective has {n_obj} metric(s) but direction has {len(_directions(conf))}: "
                         "give one direction per objective")
     return objective
+
+
+def _metric_names(objective, config: DictConfig) -> list[str]:
+    """The objectives' names: hydra.sweeper.objective, else the job config's `objective`."""
+    keys = objective if objective is not None else config.get("objective")
+    if keys is None:
+        return []
+    return [str(k) for k in keys] if isinstance(keys, list) or OmegaConf.is_list(keys) else [str(keys)]
 
 
 def _record_return(trial, ret, tell) -> bool:
