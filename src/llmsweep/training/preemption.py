@@ -147,7 +147,7 @@ class PreemptionControl:
         if not self.stopping:
             return None
         step = progress.get("global_step")
-        log.warning("checkpoint saved at step %s; handing over for requeue", step)
+        log.warning("checkpoint saved at step %s%s", step, "" if interrupted() else "; handing over for requeue")
         return Stop("preempted", Preempted(f"checkpointed at step {step}"))
 
     def close(self) -> None:
