@@ -22,7 +22,8 @@ def test_ctrl_c_checkpoints_the_running_trial_records_states_and_the_same_comman
     db, sweep_dir = tmp_path / "optuna.db", tmp_path / "sweep"
     argv = [sys.executable, "train.py", "-m", "hydra/sweeper=llmsweep_optuna", "hydra.sweeper.sampler.name=grid",
             "method.args.learning_rate=choice(1e-4,3e-4)", "hydra.sweeper.n_trials=2", "hydra.sweeper.study_name=cc",
-            f"hydra.sweeper.storage=sqlite:///{db}", f"hydra.sweeper.plots=false", *TRIAL, f"hydra.sweep.dir={sweep_dir}"]
+            f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.plots=false", *TRIAL,
+            f"hydra.sweep.dir={sweep_dir}"]
     # its own process group, signalled as a whole: what Ctrl-C in a terminal does (wandb's service gets it too)
     proc = subprocess.Popen(argv, cwd=REPO, env=cli_env(cache_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)

@@ -205,9 +205,12 @@ class Sweep:
         replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
         for t in trials:
             if t.state == TrialState.FAIL and t.user_attrs.get(INTERRUPTED) and t.number not in replaced:
-                attrs = {RETRY_OF: t.number, CONTINUES: t.user_attrs["run_dir"], "attempt": t.user_attrs.get("attempt", 0)}
+                run_dir = t.user_attrs.get("run_dir")
+                attrs = {RETRY_OF: t.number, "attempt": t.user_attrs.get("attempt", 0)}
+                if run_dir:
+                    attrs[CONTINUES] = run_dir
                 self.study.enqueue_trial(t.params, user_attrs=attrs)
-                log.info("trial %d: continuing it from %s", t.number, t.user_attrs.get("checkpoint") or t.user_attrs["run_dir"])
+                log.info("trial %d: continuing it from %s", t.number, t.user_attrs.get("checkpoint") or run_dir)
 
     def requeued(self) -> bool:
         """A caught signal means the scheduler requeues this process (a SLURM job not stopped by the user)."""
