@@ -176,6 +176,35 @@ def test_a_requeued_slurm_worker_adopts_its_running_trials(tmp_path, monkeypatch
     assert [t.state.name for t in s.study.get_trials()] == ["COMPLETE", "RUNNING", "COMPLETE"]
 
 
+def test_an_interrupted_trial_is_recorded_failed_and_the_next_run_continues_it_in_its_run_dir(tmp_path):
+    """A trial stopped by a signal nobody requeues (no SLURM): FAIL with `interrupted` and its checkpoint; the next
+    sweep of the study runs it again with its params, in its run dir (where the checkpoint is), counted once."""
+    from llmsweep.training.preemption import Preempted
+
+    class Interrupted(FakeLauncher):
+        def launch(self, job_overrides, initial_job_idx):
+            (ret,) = super().launch(job_overrides, initial_job_idx)
+            run_dir = Path(ret.hydra_cfg.hydra.runtime.output_dir)
+            if run_dir.name == "1":
+                (run_dir / "checkpoints" / "checkpoint-7").mkdir(parents=True)
+                ret.status, ret.return_value = JobStatus.FAILED, Preempted("checkpointed at step 7")
+            return [ret]
+
+    storage = InMemoryStorage()
+    s, _, _ = sweep(tmp_path / "a", storage, Interrupted(tmp_path / "a" / "runs"), n_trials=2)
+    first, cut = s.study.get_trials()
+    assert (first.state.name, cut.state.name) == ("COMPLETE", "FAIL")
+    assert cut.user_attrs["interrupted"] and cut.user_attrs["checkpoint"].endswith("runs/1/checkpoints/checkpoint-7")
+    assert s.interrupted == [(1, cut.user_attrs["checkpoint"])]
+
+    s2, _, launcher = sweep(tmp_path / "b", storage, n_trials=2)
+    (kv,) = launcher.launched
+    assert kv["hydra.sweep.dir"] == f"'{tmp_path / 'a' / 'runs'}'" and kv["hydra.sweep.subdir"] == "'1'"
+    assert (float(kv["x"]), int(kv["y"])) == (cut.params["x"], cut.params["y"])
+    assert [t.state.name for t in s2.study.get_trials()] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert finished(s2.study) == 2 and s2.study.get_trials()[2].user_attrs["retry_of"] == 1
+
+
 def test_an_in_process_launcher_refuses_several_workers(tmp_path):
     from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 

@@ -162,7 +162,9 @@ def _json_safe(v):
 
 
 def write_metrics(run_dir: Path, metrics: dict) -> None:
-    text = json.dumps(_json_safe(metrics), indent=2, ensure_ascii=False, allow_nan=False)
+    from llmsweep.tracking.secrets import redact
+
+    text = json.dumps(redact(_json_safe(metrics)), indent=2, ensure_ascii=False, allow_nan=False)
     (run_dir / "metrics.json").write_text(text, encoding="utf-8")
 
 
@@ -175,6 +177,7 @@ def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: S
     job = job or Job.from_hydra()
     keys = objective_keys(cfg)
     recipe.check(cfg)  # bad inputs fail before torch is imported
+    _protect_secrets(cfg, job)
     run = Run(cfg, job, recipe.stage, controls)
     run.run_dir.mkdir(parents=True, exist_ok=True)
     clock = DeviceClock(run.run_dir) if run.is_writer else None
@@ -201,6 +204,20 @@ def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: S
     if any(math.isnan(v) for v in (objective if isinstance(objective, list) else [objective])):
         log.warning("objective is NaN")
     return objective
+
+
+def _protect_secrets(cfg: DictConfig, job: Job) -> None:
+    """The run's secrets (secret-looking keys, URL passwords, in its config and overrides) stay out of its logs,
+    tracker and files; see llmsweep.tracking.secrets."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    from llmsweep.tracking import secrets
+
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException:  # an interpolation that fails here fails the run later, with its own message
+        config = OmegaConf.to_container(cfg, resolve=False)
+    secrets.protect(config, job.overrides)
 
 
 def _finish(cfg: DictConfig, run: Run, outcome: Outcome, keys: list[str], clock) -> Any:

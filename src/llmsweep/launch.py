@@ -111,7 +111,9 @@ def _how_to_continue(e: Exception) -> None:
     if hc.mode == RunMode.MULTIRUN:
         return  # a multirun's job: the sweep says how to continue
     run_dir = Path(hc.runtime.output_dir)
-    overrides = " ".join(o for o in hc.overrides.task if not o.startswith("hydra.run.dir="))
+    from llmsweep.tracking.secrets import redact_argv
+
+    overrides = " ".join(redact_argv([o for o in hc.overrides.task if not o.startswith("hydra.run.dir=")]))
     app = hc.job.name if hc.job.name in ("train", "merge") else "train"
     print(f"interrupted: {e}; continue with: python {app}.py {overrides} hydra.run.dir={run_dir}".replace("  ", " "),
           file=sys.stderr)

@@ -4,6 +4,12 @@ Each trial is a normal Hydra job (own run dir, own W&B run) launched through the
 as a batch of one from its own thread, so any launcher works (in-process for one worker, submitit
 processes locally or on SLURM for several). The study lives in shared storage: re-running with the
 same study name tops it up to `n_trials` finished trials, and jobs report to it for pruning.
+
+Stopping an in-process sweep (Ctrl-C, or SIGTERM/SIGUSR1/2 outside SLURM): the running trial stops at the end of
+its step with a checkpoint and is recorded FAIL with the user attrs `interrupted` and `checkpoint`; trials that
+finished are recorded as they ended. The sweep exits with one line: re-running the same command continues the
+interrupted trial in its run dir from its checkpoint (a new trial, `retry_of` it, with the same params) and tops
+the study up. On SLURM a scheduler's signal instead leaves the trial RUNNING for the requeued job to adopt.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import json
 import logging
 import math
 import os
+import shlex
+import sys
 import threading
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -28,12 +36,16 @@ from llmsweep.sweeping.optuna_internals import trial_handle, trial_id
 from llmsweep.sweeping.retention import Retention
 from llmsweep.sweeping.space import split
 from llmsweep.sweeping.study import make_pruner, make_sampler, make_storage, storage_url
+from llmsweep.tracking import secrets
 from llmsweep.training import preemption
 
 log = logging.getLogger(__name__)
 RETRY_OF = "retry_of"  # user attr: the number of the died trial a retry replaces (that one no longer counts)
 SURPLUS = "surplus"  # user attr on a trial asked after other processes had filled n_trials (never run)
 SLURM_JOB = "slurm_job"  # user attr: the SLURM job (a sweep worker) running the trial in-process
+INTERRUPTED = "interrupted"  # user attr: the trial stopped with a checkpoint on a signal nobody requeues
+CONTINUES = "continues"  # user attr: the run dir (with its checkpoint) of the interrupted trial a retry continues
+STORAGE_ENV = "LLMSWEEP_STUDY_STORAGE"  # a storage URL with a password reaches jobs through the environment
 
 
 def counted(trials) -> list:
@@ -58,6 +70,12 @@ def _is_surplus(study, trial, n_trials: int, before: list) -> bool:
     if sum(1 for t in could_count if t.number < trial.number) + max(0, unseen) < n_trials:
         return False
     return sum(1 for t in counted(study.get_trials(deepcopy=False)) if t.number < trial.number) >= n_trials
+
+
+def last_checkpoint(run_dir: str) -> str | None:
+    """The trainer's newest checkpoint-N in a run dir (without importing transformers into the sweep process)."""
+    found = [p for p in Path(run_dir, "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return str(max(found, key=lambda p: int(p.name.split("-")[-1]))) if run_dir and found else None
 
 
 def _retry(study, trial, max_retries: int, why: str) -> None:
@@ -97,6 +115,7 @@ class Sweep:
         # the driver beats for its trials itself (ask/tell outside Study.optimize)
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used with Study.optimize")
         self.conf, self.launcher = conf, launcher
+        secrets.guard_logging()  # the storage URL's password, secret-looking overrides: never on the console
         self.space = split(overrides)
         self.in_process = launchers.runs_in_process(launcher)
         if conf.n_workers > 1 and self.in_process:
@@ -125,11 +144,13 @@ class Sweep:
         self.study.set_user_attr("llmsweep.pruner", OmegaConf.to_container(conf.pruner, resolve=True))
         self.beats = isinstance(self.storage, optuna.storages.RDBStorage) and bool(conf.heartbeat_s)
         self.slurm_job = os.environ.get("SLURM_JOB_ID")
-        self.checkpoint_signals = (list(config.checkpoint.signals) if "checkpoint" in config
+        self.trains = "checkpoint" in config  # its trials stop at a step boundary with a checkpoint on a signal
+        self.checkpoint_signals = (list(config.checkpoint.signals) if self.trains
                                    else ["SIGUSR1", "SIGUSR2", "SIGTERM"])
         self.inflight: dict = {}  # future -> trial
         self.results: list = []
         self.stop_asking = False
+        self.interrupted: list[tuple[int, str]] = []  # (trial number, its checkpoint) stopped by a signal in this run
         self.retention = Retention()
 
     def run(self) -> list:
@@ -154,8 +175,12 @@ class Sweep:
         finally:
             stop_beats.set()
         if preemption.caught() is not None:
-            log.warning("preempted: trials checkpointed; requeueing this sweep worker")
-            preemption.hand_over()
+            if self.requeued():
+                log.warning("preempted: trials checkpointed; requeueing this sweep worker")
+            else:
+                print(self.how_to_continue(), file=sys.stderr)
+            preemption.hand_over()  # exits
+        preemption.stop_listening()
         self.report()
         return self.results
 
@@ -163,8 +188,9 @@ class Sweep:
         """A sweep worker that is itself a SLURM job runs its trials in-process: on a preemption signal they
         checkpoint and the job requeues; the requeued job (same SLURM_JOB_ID) resumes its RUNNING trials.
         Then trials left RUNNING by a sweep process that died are failed (and re-queued by `_on_stale`)."""
-        if self.slurm_job and self.in_process:
+        if self.in_process and (self.slurm_job or self.trains):  # trials run in this process's threads
             preemption.listen(self.checkpoint_signals)
+        if self.slurm_job and self.in_process:
             running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             for frozen in running:
                 if frozen.user_attrs.get(SLURM_JOB) == self.slurm_job:
@@ -173,8 +199,34 @@ class Sweep:
                     self._start(trial_handle(self.study, trial_id(frozen)))
         if self.beats:
             optuna.storages.fail_stale_trials(self.study)
+        self.continue_interrupted()
         log.info("study %s (%s): %d of %d trials finished; searching %s", self.name, self.url, finished(self.study),
                  self.conf.n_trials, ", ".join(self.space.distributions))
+
+    def continue_interrupted(self) -> None:
+        """Each interrupted trial not yet continued is queued again with its params; its job runs in the same run
+        dir and resumes from the checkpoint there (`_job_overrides`). The retry replaces it in `counted`."""
+        trials = self.study.get_trials(deepcopy=False)
+        replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
+        for t in trials:
+            if t.state == TrialState.FAIL and t.user_attrs.get(INTERRUPTED) and t.number not in replaced:
+                run_dir = t.user_attrs.get("run_dir")
+                attrs = {RETRY_OF: t.number, "attempt": t.user_attrs.get("attempt", 0)}
+                if run_dir:
+                    attrs[CONTINUES] = run_dir
+                self.study.enqueue_trial(t.params, user_attrs=attrs)
+                log.info("trial %d: continuing it from %s", t.number, t.user_attrs.get("checkpoint") or run_dir)
+
+    def requeued(self) -> bool:
+        """A caught signal means the scheduler requeues this process (a SLURM job not stopped by the user)."""
+        return bool(self.slurm_job) and not preemption.interrupted()
+
+    def how_to_continue(self) -> str:
+        what = "; ".join(f"trial {n} stopped with a checkpoint in {where}" for n, where in self.interrupted) \
+            or "no trial was running"
+        command = shlex.join(["python", *secrets.redact_argv(sys.argv)])
+        return (f"interrupted: {what}; continue with: {command} (re-running it continues the interrupted trial "
+                f"and tops study {self.name} up to {self.conf.n_trials} trials)")
 
     def refill(self) -> None:
         """Ask for trials until every worker is busy or the study has n_trials. counted() includes every process's
@@ -201,12 +253,15 @@ class Sweep:
         except Exception as e:
             if not launchers.lost_job(self.launcher, e):
                 raise  # not a lost job but a broken sweep (e.g. a config that does not compose)
-            trial.set_user_attr("error", f"worker died: {type(e).__name__}: {e}"[:2000])
+            trial.set_user_attr("error", secrets.redact(f"worker died: {type(e).__name__}: {e}")[:2000])
             if self._tell(trial, state=TrialState.FAIL):  # (a used-up grid retries nothing)
                 _retry(self.study, trial, self.conf.max_retries, f"worker died ({type(e).__name__})")
             return
-        if _record_return(trial, ret, self._tell):
+        if _record_return(trial, ret, self._tell, requeued=self.requeued()):
             self.results.append(ret)
+            if trial.user_attrs.get(INTERRUPTED):
+                attrs = trial.user_attrs
+                self.interrupted.append((trial.number, attrs["checkpoint"] or f"{attrs['run_dir']} (none saved yet)"))
         self.retention.apply(self.study)
 
     def report(self) -> None:
@@ -227,8 +282,14 @@ class Sweep:
 
     def _job_overrides(self, trial) -> list[str]:
         name, url = self.name, self.url
+        if secrets.url_passwords(url):  # jobs read it from the environment: no override (a job name) carries it
+            os.environ[STORAGE_ENV] = url
+            url = "${oc.env:" + STORAGE_ENV + "}"
         extra = [f"tracking.group={name}", f"trial.study_name='{name}'", f"trial.storage='{url}'",
                  f"trial.number={trial.number}", f"trial.trial_id={trial_id(trial)}"]
+        continues = trial.user_attrs.get(CONTINUES)
+        if continues:  # the job runs in the interrupted trial's run dir and resumes from its checkpoint there
+            extra += [f"hydra.sweep.dir='{Path(continues).parent}'", f"hydra.sweep.subdir='{Path(continues).name}'"]
         if self.objective is not None:
             listed = self.objective if isinstance(self.objective, str) else "[" + ",".join(self.objective) + "]"
             extra.append(f"objective={listed}")
@@ -280,8 +341,9 @@ def _metric_names(objective, config: DictConfig) -> list[str]:
     return [str(k) for k in keys] if isinstance(keys, list) or OmegaConf.is_list(keys) else [str(keys)]
 
 
-def _record_return(trial, ret, tell) -> bool:
-    """Record a job that returned (completed or raised); False when it was preempted and stays RUNNING."""
+def _record_return(trial, ret, tell, requeued: bool = True) -> bool:
+    """Record a job that returned (completed or raised); False when it was preempted and stays RUNNING for the
+    requeued sweep worker (`requeued`), else it is recorded FAIL as interrupted, with its checkpoint."""
     run_dir = str(ret.hydra_cfg.hydra.runtime.output_dir) if ret.hydra_cfg else ""
     trial.set_user_attr("run_dir", run_dir)
     ledger = Path(run_dir) / "accounting.json"
@@ -298,14 +360,20 @@ def _record_return(trial, ret, tell) -> bool:
             tell(trial, values if len(values) > 1 else values[0])
         return True
     exc = launchers.job_error(ret)
-    if isinstance(exc, preemption.Preempted):  # stays RUNNING: the requeued sweep worker resumes it
-        log.warning("trial %d preempted: %s", trial.number, exc)
-        return False
+    if isinstance(exc, preemption.Preempted):
+        if requeued:  # stays RUNNING: the requeued sweep worker resumes it
+            log.warning("trial %d preempted: %s", trial.number, exc)
+            return False
+        trial.set_user_attr(INTERRUPTED, True)
+        trial.set_user_attr("checkpoint", last_checkpoint(run_dir))
+        tell(trial, state=TrialState.FAIL)
+        log.warning("trial %d interrupted: %s (run dir %s)", trial.number, exc, run_dir)
+        return True
     if isinstance(exc, optuna.TrialPruned):
         tell(trial, state=TrialState.PRUNED)
         log.info("trial %d pruned: %s", trial.number, exc)
     else:
-        trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:2000])
+        trial.set_user_attr("error", secrets.redact(f"{type(exc).__name__}: {exc}")[:2000])
         tell(trial, state=TrialState.FAIL)
         log.warning("trial %d failed: %s: %s (run dir %s)", trial.number, type(exc).__name__, exc, run_dir)
     return True

@@ -1,6 +1,7 @@
 """The W&B tracker: one W&B run per job. project from config, group = the multirun's sweep, job_type = stage,
-name = the job's overrides, config = the flattened composed config (secrets redacted). The only module of
-llmsweep that imports wandb (besides `tracking.offline`, which reads runs back)."""
+name = the job's overrides, config = the flattened composed config. Everything handed to wandb passes through
+`tracking.secrets` first (name, group, tags, config, summary, and the command line wandb records). The only module
+of llmsweep that imports wandb (besides `tracking.offline`, which reads runs back)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from llmsweep.tracking import secrets
 from llmsweep.tracking.secrets import redact
 
 SCORE_BINS = [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]  # one histogram bin per judge score 1..5
@@ -49,25 +51,26 @@ class WandbTracker:
     def start(cls, cfg: DictConfig, run_dir: Path, job, stage: str) -> WandbTracker:
         import wandb
 
-        config = flatten(redact(OmegaConf.to_container(cfg, resolve=True)))
-        config["overrides"] = redact(list(job.overrides))
+        config = flatten(redact(OmegaConf.to_container(cfg, resolve=True)))  # the harness remembered its secrets
+        config["overrides"] = secrets.redact_argv(list(job.overrides))
         # One run dir, one W&B run: a requeued job resumes the run its first attempt started.
         id_file = Path(run_dir) / "wandb_run_id"
         run_id = id_file.read_text().strip() if id_file.exists() else None
-        run = wandb.init(
-            id=run_id,
-            resume="allow" if run_id else None,
-            project=cfg.tracking.project,
-            entity=cfg.tracking.entity,
-            group=cfg.tracking.group or job.group,
-            job_type=stage,
-            name=job.name,
-            tags=list(cfg.tracking.tags),
-            config=config,
-            dir=str(run_dir),
-            mode=resolve_mode(cfg.tracking),
-            reinit="finish_previous",
-        )
+        with secrets.redacted_argv():  # wandb-metadata.json and the .wandb file record the program's arguments
+            run = wandb.init(
+                id=run_id,
+                resume="allow" if run_id else None,
+                project=cfg.tracking.project,
+                entity=cfg.tracking.entity,
+                group=redact(cfg.tracking.group or job.group),
+                job_type=stage,
+                name=redact(job.name),
+                tags=redact(list(cfg.tracking.tags)),
+                config=config,
+                dir=str(run_dir),
+                mode=resolve_mode(cfg.tracking),
+                reinit="finish_previous",
+            )
         id_file.write_text(run.id)
         return cls(run)
 

@@ -82,18 +82,22 @@ def forward_to(process_group: int | None) -> None:
 
 
 def callback():
-    """A trainer callback: a caught signal becomes "save now, then stop" at the next step boundary.
+    """A trainer callback: a caught signal becomes "save now, then stop" at the next step boundary; its
+    `stopped_at` is the step it stopped at (None: training was not cut short).
     (Built on demand: the sweep process imports this module without transformers.)"""
     from transformers import TrainerCallback
 
     from llmsweep.training.distributed import agree
 
     class PreemptionCallback(TrainerCallback):
+        stopped_at: int | None = None
+
         def on_step_end(self, args, state, control, **kwargs):
             # every rank of a distributed run stops at the same step, whichever rank got the signal
             if agree(_caught is not None):
                 control.should_save = True
                 control.should_training_stop = True
+                self.stopped_at = state.global_step
 
     return PreemptionCallback()
 
@@ -122,25 +126,28 @@ def hand_over() -> None:
 
 
 class PreemptionControl:
-    """The harness's view of preemption: a trainer callback, and a `Stop` once a signal was caught."""
+    """The harness's view of preemption: a trainer callback, and a `Stop` once the signal stopped the training.
+    A signal caught after the last step (final evaluation, answers) lets the run finish: it has its result."""
 
     def __init__(self, signals: list[str]):
         listen(signals)
+        self.callback = None
 
     def trainer_callback(self):
-        return callback()
+        self.callback = callback()
+        return self.callback
 
     @property
     def stopping(self) -> bool:
-        return _caught is not None
+        return self.callback is not None and self.callback.stopped_at is not None
 
     def stop(self, progress: dict):
         from llmsweep.harness import Stop
 
-        if _caught is None:
+        if not self.stopping:
             return None
         step = progress.get("global_step")
-        log.warning("checkpoint saved at step %s; handing over for requeue", step)
+        log.warning("checkpoint saved at step %s%s", step, "" if interrupted() else "; handing over for requeue")
         return Stop("preempted", Preempted(f"checkpointed at step {step}"))
 
     def close(self) -> None:

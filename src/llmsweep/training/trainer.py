@@ -17,7 +17,10 @@ from llmsweep.errors import UserError
 
 
 def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_name: str):
-    """trl's own config from `trainer` (shared TrainingArguments) overlaid with `method.args`."""
+    """trl's own config from `trainer` (shared TrainingArguments) overlaid with `method.args`. The trainer pickles
+    it into training_args.bin (checkpoints/, model/): it holds no secret (`run_name` is redacted, and a secret
+    field such as hub_token is refused: the Hub client reads HF_TOKEN from the environment)."""
+    from llmsweep.tracking.secrets import looks_secret, redact
     from llmsweep.training.distributed import trainer_settings
 
     fields = {
@@ -25,12 +28,17 @@ def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_n
         **OmegaConf.to_container(cfg.method.args, resolve=True),
         **trainer_settings(cfg),  # DDP / FSDP / DeepSpeed, when the trial runs as several processes
     }
+    for key, value in fields.items():
+        if looks_secret(key) and value:
+            where = "method.args" if key in cfg.method.args else "trainer"
+            raise UserError(f"{where}.{key}: a secret in the trainer's arguments is saved with every checkpoint and "
+                            f"model (training_args.bin); remove it (~{where}.{key}) and export HF_TOKEN instead")
     fields.update(
         output_dir=str(run_dir / "checkpoints"),
         seed=cfg.seed,
         data_seed=cfg.seed,
         report_to=[report_to] if report_to != "none" else "none",
-        run_name=run_name,
+        run_name=redact(run_name),  # the job's overrides: W&B (through transformers) and training_args.bin get it
     )
     try:
         return config_cls(**fields)
