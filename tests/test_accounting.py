@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from llmsweep.tracking.accounting import device_count
 
 SLURM_VARS = ("SLURM_JOB_ID", "SLURM_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_JOB_GPUS", "SLURM_JOB_NUM_NODES",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CONF_DIR, REPO, cli_env, read_metrics
+from helpers import CONF_DIR, REPO, cli_env, read_metrics
 from llmsweep.cli_checks import check_argv, check_config
 from llmsweep.config import TrainConf, register_configs
 from llmsweep.errors import UserError

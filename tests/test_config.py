@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, cli_env, composed, run_cli
+from helpers import REPO, cli_env, composed, run_cli
 
 MODELS = {
     "solar": ("upstage/SOLAR-10.7B-v1.0", "llama"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_jsonl
+from helpers import REPO, read_jsonl
 from llmsweep.data.prepare import prepare
 from llmsweep.data.sources import Options
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, read_jsonl, read_metrics, run_cli
+from helpers import REPO, read_jsonl, read_metrics, run_cli
 from llmsweep.data.loading import plan_records
 from llmsweep.data.mix import mix
 

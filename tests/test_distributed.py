@@ -9,9 +9,8 @@ import sys
 import optuna
 import pytest
 
-from conftest import REPO, cli_env, read_metrics, run_cli
+from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, slurm_env, wait_until, wandb_ids
 from llmsweep.tracking.offline import offline_runs
-from test_slurm import running_jobs, slurm_env, wait_until, wandb_ids
 
 SHORT = ["trainer.max_steps=6", "trainer.eval_steps=3", "generate.num_prompts=2"]
 # one task and one stand-in GPU on each node (not the whole node: slurm_local's `exclusive` dropped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import cli_env, run_cli
+from helpers import cli_env, run_cli
 
 
 def test_scale_full_offline_names_the_checkpoint_and_how_to_provide_it(cache_dir, tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from conftest import REPO, chat_server, cli_env, composed, read_jsonl, read_metrics, run_cli
+from helpers import REPO, chat_server, cli_env, composed, read_jsonl, read_metrics, run_cli
 from llmsweep.errors import UserError
 from llmsweep.judging.agreement import agreement
 from llmsweep.judging.human import read_ratings

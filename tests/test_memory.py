@@ -27,7 +27,7 @@ import re
 import pytest
 from omegaconf import OmegaConf, open_dict
 
-from conftest import composed
+from helpers import composed
 from llmsweep.errors import UserError
 from llmsweep.models.memory import GB, DevicesConf, check_fits, estimate_cfg
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONF_DIR, REPO, cli_env, composed, read_jsonl, read_metrics
+from helpers import CONF_DIR, REPO, cli_env, composed, read_jsonl, read_metrics
 
 from llmsweep.harness import Job
 

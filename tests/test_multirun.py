@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import read_metrics, run_cli
+from helpers import read_metrics, run_cli
 from llmsweep.tracking.offline import offline_runs, read_run
 
 

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, cli_env, read_metrics, run_cli
+from helpers import REPO, cli_env, read_metrics, run_cli
 from llmsweep.tracking.offline import offline_runs
 
 ARGS = ["trainer.max_steps=40", "trainer.save_strategy=steps", "generate.num_prompts=2"]

@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("kiwipiepy")
 
-from conftest import read_jsonl
+from helpers import read_jsonl
 from llmsweep.errors import UserError
 from llmsweep.rag import ChunkSettings, ingest
 from llmsweep.rag.__main__ import main as rag_main

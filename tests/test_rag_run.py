@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("kiwipiepy")
 
-from conftest import REPO, cli_env, read_jsonl, read_metrics
+from helpers import REPO, cli_env, read_jsonl, read_metrics
 from llmsweep.paths import SAMPLES_DIR
 
 

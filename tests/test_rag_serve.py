@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("kiwipiepy")
 
-from conftest import REPO, chat_server, read_jsonl, run_cli
+from helpers import REPO, chat_server, read_jsonl, run_cli
 from llmsweep.rag import ChunkSettings, Index, ingest
 from llmsweep.rag.__main__ import main as rag_main
 from llmsweep.rag.makedata import messages_for

@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from conftest import REPO, chat_server
+from helpers import REPO, chat_server
 
 TOKEN = "llmsweep-test-token-5f0c2a9e81d4"
 WRONG_TOKEN = "llmsweep-wrong-token-77aa31b0c6e9"

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from conftest import REPO, chat_server, free_port
+from helpers import REPO, chat_server, free_port
 
 MAX_TOKENS = 16
 MAX_BYTES = 262144

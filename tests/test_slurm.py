@@ -3,20 +3,18 @@ slurmctld, two slurmd nodes n1 and n2): arrays, preemption and requeue, dead job
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import optuna
 import pytest
 
-from conftest import REPO, cli_env, read_metrics, run_cli
+from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, sacct_nodes, slurm_env, wait_until, wandb_ids
 from llmsweep.tracking.offline import offline_runs
 
 # a trial long enough to interrupt, checkpointing every 10 steps; every trial gets the same params
@@ -25,44 +23,12 @@ SAME_TRIALS = ["hydra/sweeper=llmsweep_optuna", "hydra.sweeper.sampler.name=rand
 REFERENCE = ["method.lora.r=8", "trainer.max_steps=40", "trainer.save_strategy=steps", "generate.num_prompts=2"]
 
 
-def slurm_env(conf: Path) -> dict:
-    return {**os.environ, "SLURM_CONF": str(conf), "PATH": f"/usr/bin:/bin:/usr/sbin:/sbin:{os.environ['PATH']}"}
-
-
-def sacct_nodes(conf: Path, job: str, tasks: int) -> set[str]:
-    """Nodes of the job's array tasks as accounting recorded them (slurmdbd lags the jobs by a moment)."""
-    def records():
-        out = subprocess.run(["sacct", "-j", job, "-X", "-n", "-P", "-o", "JobID,NodeList"], env=slurm_env(conf),
-                             capture_output=True, text=True, check=True).stdout
-        rows = [line.split("|") for line in out.splitlines() if "_" in line.split("|")[0]]
-        return rows if len(rows) == tasks else None
-
-    return {node for _, node in wait_until(records, f"sacct to list {tasks} tasks of job {job}", timeout=30, every=0.5)}
-
-
-def running_jobs(conf: Path) -> list[str]:
-    out = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i"], env=slurm_env(conf), capture_output=True, text=True).stdout
-    return out.split()
-
-
-def wait_until(cond, what: str, timeout: float = 300, every: float = 0.1):
-    end = time.monotonic() + timeout
-    while not (value := cond()):
-        assert time.monotonic() < end, f"timed out waiting for {what}"
-        time.sleep(every)
-    return value
-
-
 @pytest.fixture(scope="module")
 def reference_loss(cache_dir, tmp_path_factory) -> float:
     """The same trial run once, uninterrupted, outside SLURM."""
     out = tmp_path_factory.mktemp("reference")
     run_cli(cache_dir, *REFERENCE, "tracking=none", out=out / "run")
     return read_metrics(out / "run")["eval_loss"]
-
-
-def wandb_ids(run_dir: Path) -> set[str]:
-    return {p.name.split("-")[3] for p in offline_runs(run_dir)}  # offline-run-<time>-<id>[-n]
 
 
 def test_the_cluster_runs_array_jobs_on_both_nodes_and_accounts_them(slurm_cluster, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import optuna
 
-from conftest import REPO, cli_env, read_metrics
+from helpers import REPO, cli_env, read_metrics
 
 # no periodic save: the only checkpoint is the one the signal asks for; a base without pretraining builds fast
 TRIAL = ["trainer.max_steps=40", "trainer.eval_steps=20", "generate.num_prompts=2", "tiny_base.pretrain_steps=0"]

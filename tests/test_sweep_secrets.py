@@ -8,7 +8,7 @@ import optuna
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import SECRETS, cli_env, composed, run_cli
+from helpers import SECRETS, cli_env, composed, run_cli
 from llmsweep.errors import UserError
 from llmsweep.tracking.offline import offline_runs, read_run
 from llmsweep.tracking.secrets import redact, redact_argv

@@ -12,7 +12,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from conftest import REPO, read_metrics, run_cli
+from helpers import REPO, read_metrics, run_cli
 from llmsweep.tracking.offline import offline_runs, read_run
 
 FAST = ["trainer.max_steps=10", "trainer.eval_steps=5", "generate.num_prompts=2"]
@@ -155,7 +155,7 @@ def test_two_sweep_processes_share_one_postgresql_study(cache_dir, tmp_path, pos
     import subprocess
     import sys
 
-    from conftest import cli_env
+    from helpers import cli_env
 
     args = ["-m", "+sweeps=dpo_beta", "hydra.sweeper.n_trials=4", "hydra.sweeper.study_name=shared",
             f"hydra.sweeper.storage={postgres_url}", "tracking=none", *FAST]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SECRETS, cli_env, composed, read_jsonl, read_metrics, run_cli
+from helpers import SECRETS, cli_env, composed, read_jsonl, read_metrics, run_cli
 
 # method -> model: every method and every architecture family is exercised once
 CASES = {
