@@ -54,6 +54,8 @@ class ModelConf:
     tiny: Dict[str, Any] = field(default_factory=dict)  # config-class kwargs of the tiny shape
     dtype: str = "auto"  # dtype for scale=full loads
     revision: Optional[str] = None
+    # the system message of every prompt without one; null: whatever the chat template does by default
+    system_prompt: Optional[str] = None
 
 
 @dataclass

@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_name: str):
@@ -40,6 +43,16 @@ def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_n
         raise UserError(f"method={cfg.method.name}: invalid trl.{config_cls.__name__} setting: {e}") from e
 
 
+def fit_max_length(args, context: int, method: str) -> None:
+    """`method.args.max_length` null means the model's context length (its config's max_position_embeddings, via
+    the tokenizer: llmsweep.models.tokenizer.lengths_from_config); a longer one is cut to it."""
+    if args.max_length is not None and args.max_length > context:
+        log.warning("method=%s: max_length=%d is longer than the model's context; using %d", method, args.max_length,
+                    context)
+    if args.max_length is None or args.max_length > context:
+        args.max_length = context
+
+
 def lora_config(cfg: DictConfig):
     if not cfg.method.lora:
         return None
@@ -59,9 +72,11 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         "sft": (trl.SFTConfig, trl.SFTTrainer),
         "dpo": (trl.DPOConfig, trl.DPOTrainer),
     }[str(cfg.method.recipe)]
+    args = trl_config(config_cls, cfg, run_dir, report_to, run_name)
+    fit_max_length(args, tokenizer.model_max_length, cfg.method.name)
     return trainer_cls(
         model=model,
-        args=trl_config(config_cls, cfg, run_dir, report_to, run_name),
+        args=args,
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tokenizer,
