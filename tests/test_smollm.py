@@ -146,7 +146,7 @@ def test_dpo_keeps_the_final_eos_in_both_completions(smollm, cache_dir, tmp_path
 
 
 def test_base_model_answers_through_serve_and_the_openai_client(smollm):
-    with chat_server(smollm, "engine.threads=1", model_name="smollm2") as server:
+    with chat_server(smollm, "engine.threads=1", "model_name=smollm2") as server:
         reply = server.client(timeout=120).chat.completions.create(
             model="smollm2", messages=QUESTION, temperature=0, max_tokens=16)
     assert "Paris" in reply.choices[0].message.content
@@ -195,7 +195,9 @@ def test_slerp_merge_of_two_fine_tunes_still_answers(rank_sweep, cache_dir, tmp_
 
 def test_dpo_starts_at_ln2(smollm, cache_dir, tmp_path):
     """The LoRA adapter starts at zero, so policy = reference: the first eval loss is -log sigmoid(0) = ln 2."""
-    run_cli(cache_dir, *SMALL, "method=dpo", "data.eval_size=2", "trainer.per_device_train_batch_size=1",
+    # max_length 512: the Korean prompts take up to ~360 of SmolLM2's tokens, and trl drops pairs without completion
+    run_cli(cache_dir, *SMALL, "method=dpo", "method.args.max_length=512", "data.eval_size=2",
+            "trainer.per_device_train_batch_size=1",
             "trainer.max_steps=1", "trainer.eval_steps=1", out=tmp_path / "run")
     m = read_metrics(tmp_path / "run")
     first = next(e for e in m["history"] if "eval_loss" in e)
@@ -209,3 +211,15 @@ def test_qlora_runs_on_the_cpu(smollm, cache_dir, tmp_path):
     m = read_metrics(tmp_path / "run")
     assert m["global_step"] == 1 and math.isfinite(m["train_loss"]) and math.isfinite(m["eval_loss"])
     assert (tmp_path / "run" / "model" / "adapter_model.safetensors").exists()
+
+
+def test_a_max_length_that_leaves_no_rows_fails_with_the_fix(smollm, cache_dir, tmp_path):
+    from llmsweep.data.loading import load_splits
+    from llmsweep.errors import UserError
+    from llmsweep.training.trainer import build_trainer
+
+    cfg, model, tokenizer, _ = load(cache_dir, "method=dpo", "method.args.max_length=40")
+    train_ds, eval_ds = load_splits(cfg.data, "dpo")
+    with pytest.raises(UserError, match=r"none of the 40 train rows fits method.args.max_length=40 .*Fix: raise "
+                                        r"method.args.max_length \(up to the model's context, 8192\)"):
+        build_trainer(cfg, model, tokenizer, train_ds.select(range(40)), eval_ds.select(range(2)), tmp_path, "none", "x")

@@ -74,7 +74,7 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
     }[str(cfg.method.recipe)]
     args = trl_config(config_cls, cfg, run_dir, report_to, run_name)
     fit_max_length(args, tokenizer.model_max_length, cfg.method.name)
-    return trainer_cls(
+    trainer = trainer_cls(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -83,3 +83,15 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         peft_config=lora_config(cfg),
         callbacks=list(callbacks),
     )
+    check_rows_left(trainer, cfg.method.name, {"train": len(train_ds), "eval": len(eval_ds)}, tokenizer.model_max_length)
+    return trainer
+
+
+def check_rows_left(trainer, method: str, given: dict, context: int) -> None:
+    """trl drops rows that max_length leaves without a trained token (a real tokenizer on Korean text spends
+    hundreds of tokens on a prompt); with none left a run would end without an eval loss, for no visible reason."""
+    for split, dataset in (("train", trainer.train_dataset), ("eval", trainer.eval_dataset)):
+        if dataset is not None and hasattr(dataset, "__len__") and len(dataset) == 0:
+            raise UserError(f"method={method}: none of the {given[split]} {split} rows fits method.args.max_length="
+                            f"{trainer.args.max_length} tokens (trl drops rows whose prompt fills it). Fix: raise "
+                            f"method.args.max_length (up to the model's context, {context}) or use shorter rows.")
