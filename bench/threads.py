@@ -1,7 +1,7 @@
 """torch CPU threads under contention: the same generation and training step on 1 thread and on torch's default.
 
 Each setting runs in a fresh process (torch's thread pool is set once), loading the model as a run does
-(`llmsweep.models.build.load_model_and_tokenizer`, `devices.threads`): greedy generation of --new-tokens tokens,
+(`llmsweep.models.build.load_model_and_tokenizer`, the config's `threads`): greedy generation of --new-tokens tokens,
 and a training step's compute (forward + backward of a batch of 4 x --seq-len tokens). Settings alternate over
 --repeats rounds; medians are printed with the load average, since the point is a machine other jobs share.
 --busy N adds N spinning processes for the duration (contention on an otherwise idle machine).
@@ -36,7 +36,7 @@ def measure(model: str, scale: str, threads: int, new_tokens: int, seq_len: int)
     register_configs()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=[f"model={model}", f"scale={scale}", "method=full",
-                                          f"devices.threads={threads or 'null'}"])
+                                          f"threads={threads or 'null'}"])
     m, tok, _ = load_model_and_tokenizer(cfg)
     prompt = [[{"role": "user", "content": "Write a short story about a lighthouse keeper."}]]
     generate_answers(m, tok, prompt, 2)  # warm-up

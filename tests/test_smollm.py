@@ -60,7 +60,7 @@ def test_the_checkpoint_loads_as_a_local_dir_with_its_quirks_fixed(loaded, smoll
     saved = json.loads((smollm / "tokenizer_config.json").read_text())
     assert saved["model_max_length"] > 1e29, "the quirk is in the checkpoint itself"
     assert tokenizer.model_max_length == model.config.max_position_embeddings == 8192
-    assert torch.get_num_threads() == cfg.devices.threads == 1  # scale=cpu's thread default
+    assert torch.get_num_threads() == cfg.threads == 1  # scale=cpu's thread default
 
 
 def test_the_templates_default_system_prompt_is_the_configured_one(loaded, smollm):

@@ -110,11 +110,10 @@ def full_checkpoint(model_cfg: DictConfig, cache: Path | None = None) -> str:
     )
 
 
-def set_threads(devices) -> None:
-    """torch's CPU threads for this process from `devices.threads` (null: torch's default, one per core). On
-    shared cores fewer threads are faster: torch's threads wait on each other whenever one is descheduled
+def set_threads(threads) -> None:
+    """torch's CPU threads for this process from the config's `threads` (null: torch's default, one per core).
+    On shared cores fewer threads are faster: torch's threads wait on each other whenever one is descheduled
     (bench/threads.py)."""
-    threads = devices.get("threads")
     if threads:
         import torch
 
@@ -125,7 +124,7 @@ def load_model_and_tokenizer(cfg: DictConfig):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-    set_threads(cfg.devices)
+    set_threads(cfg.get("threads"))
     path = full_checkpoint(cfg.model, cache_root(cfg)) if str(cfg.scale) == "full" else str(tiny_checkpoint(cfg))
     tokenizer = AutoTokenizer.from_pretrained(path, revision=cfg.model.revision)
     ensure_chat_ready(tokenizer)

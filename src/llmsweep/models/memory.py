@@ -101,7 +101,6 @@ class DevicesConf:
     per_node: int = 1
     nodes: int = 1
     check: bool = True  # false: print the estimate but launch anyway
-    threads: Optional[int] = None  # torch CPU threads per process; null: torch's default (scale=tiny|cpu: 1)
 
     @property
     def world_size(self) -> int:
