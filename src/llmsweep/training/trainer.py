@@ -83,7 +83,8 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         peft_config=lora_config(cfg),
         callbacks=list(callbacks),
     )
-    check_rows_left(trainer, cfg.method.name, {"train": len(train_ds), "eval": len(eval_ds)}, tokenizer.model_max_length)
+    given = {"train": len(train_ds), "eval": len(eval_ds)}
+    check_rows_left(trainer, cfg.method.name, given, tokenizer.model_max_length)
     return trainer
 
 
