@@ -163,7 +163,7 @@ def rank_sweep(smollm, cache_dir, tmp_path_factory) -> list[Path]:
     run_cli(cache_dir, "-m", "+sweeps=lora_rank", *SMALL, "hydra.sweeper.n_trials=3",
             "hydra.sweeper.study_name=smollm", f"hydra.sweeper.storage=sqlite:///{db}",
             "hydra.sweeper.sampler.name=grid", "hydra.sweeper.pruner.name=none", "hydra.sweeper.plots=false",
-            "method.lora.r=choice(2,4,8)", "method.lora.lora_alpha=16", "method.args.learning_rate=1e-3",
+            "method.lora.r=choice(2,4,8)", "method.lora.lora_alpha=8", "method.args.learning_rate=5e-4",
             "trainer.max_steps=2", "trainer.eval_steps=2", out=out / "s", timeout=900)
     trials = optuna.load_study(study_name="smollm", storage=f"sqlite:///{db}").get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3
