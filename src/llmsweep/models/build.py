@@ -21,7 +21,14 @@ from llmsweep.cache import build_once
 from llmsweep.paths import cache_root
 from llmsweep.errors import UserError
 from llmsweep.models.pretrain import pretrain
-from llmsweep.models.tokenizer import corpus_key, corpus_texts, ensure_chat_ready, train_tokenizer
+from llmsweep.models.tokenizer import (
+    corpus_key,
+    corpus_texts,
+    ensure_chat_ready,
+    lengths_from_config,
+    train_tokenizer,
+    with_system_prompt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +81,9 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def full_checkpoint(model_cfg: DictConfig) -> str:
-    """Local dir, HF-cache snapshot, or hub id of the real checkpoint; a clear error at once if none."""
+def full_checkpoint(model_cfg: DictConfig, cache: Path | None = None) -> str:
+    """Local dir, HF-cache snapshot, converted embedded copy (llmsweep.models.embedded, in `cache`) or hub id of
+    the real checkpoint; a clear error at once if none."""
     ckpt = str(model_cfg.checkpoint)
     if Path(ckpt).expanduser().is_dir():
         return str(Path(ckpt).expanduser())
@@ -85,6 +93,12 @@ def full_checkpoint(model_cfg: DictConfig) -> str:
         return snapshot_download(ckpt, revision=model_cfg.revision, local_files_only=True)
     except Exception:  # not in the cache (or not a valid repo id): decide below
         pass
+    if cache is not None and model_cfg.revision is None:
+        from llmsweep.models.embedded import embedded_checkpoint
+
+        local = embedded_checkpoint(ckpt, cache)  # preferred to a hub download: pinned, and no hub account needed
+        if local is not None:
+            return str(local)
     if not constants.HF_HUB_OFFLINE and _hub_reachable():
         return ckpt  # from_pretrained downloads it (HF_TOKEN from the environment for gated models)
     why = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else f"{constants.ENDPOINT} cannot be reached"
@@ -96,13 +110,26 @@ def full_checkpoint(model_cfg: DictConfig) -> str:
     )
 
 
+def set_threads(threads) -> None:
+    """torch's CPU threads for this process from the config's `threads` (null: torch's default, one per core).
+    On shared cores fewer threads are faster: torch's threads wait on each other whenever one is descheduled
+    (bench/threads.py)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
 def load_model_and_tokenizer(cfg: DictConfig):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 
-    path = full_checkpoint(cfg.model) if str(cfg.scale) == "full" else str(tiny_checkpoint(cfg))
+    set_threads(cfg.get("threads"))
+    path = full_checkpoint(cfg.model, cache_root(cfg)) if str(cfg.scale) == "full" else str(tiny_checkpoint(cfg))
     tokenizer = AutoTokenizer.from_pretrained(path, revision=cfg.model.revision)
     ensure_chat_ready(tokenizer)
+    if cfg.model.system_prompt is not None:
+        tokenizer.chat_template = with_system_prompt(tokenizer.chat_template, cfg.model.system_prompt)
     kwargs = {}
     if cfg.method.quantization:
         q = OmegaConf.to_container(cfg.method.quantization, resolve=True)
@@ -118,4 +145,5 @@ def load_model_and_tokenizer(cfg: DictConfig):
         **kwargs,
     )
     model.generation_config.pad_token_id = tokenizer.pad_token_id
+    lengths_from_config(tokenizer, model.config)
     return model, tokenizer, path

@@ -81,6 +81,10 @@ SHAPES: Dict[str, Dict[str, Any]] = {
     "upstage/SOLAR-10.7B-v1.0": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=48,
                                      num_attention_heads=32, num_key_value_heads=8, vocab_size=32000,
                                      tie_word_embeddings=False),
+    # SmolLM2-135M-Instruct: Llama architecture, tied embeddings (scale=cpu's model, see conf/model/smollm2_135m.yaml)
+    "HuggingFaceTB/SmolLM2-135M-Instruct": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                                                num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
+                                                tie_word_embeddings=True),
     "meta-llama/Llama-2-13b-hf": dict(hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
                                       num_attention_heads=40, num_key_value_heads=40, vocab_size=32000,
                                       tie_word_embeddings=False),

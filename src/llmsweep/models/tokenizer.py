@@ -58,3 +58,27 @@ def ensure_chat_ready(tokenizer) -> None:
         tokenizer.chat_template = CHAT_TEMPLATE
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+
+
+UNSET_LENGTH = int(1e29)  # transformers writes int(1e30) for a tokenizer saved without model_max_length
+
+
+def lengths_from_config(tokenizer, config) -> None:
+    """A tokenizer without a model_max_length (transformers' ~1e30 placeholder, e.g. SmolLM2) takes the model's
+    context length from its config, so truncation and every length derived from the tokenizer mean something; it
+    is saved with the run's model and so reaches serving and merging too."""
+    context = getattr(config.get_text_config(), "max_position_embeddings", None)
+    if context and tokenizer.model_max_length >= UNSET_LENGTH:
+        tokenizer.model_max_length = int(context)
+
+
+def with_system_prompt(template: str, system_prompt: str) -> str:
+    """The chat template with `system_prompt` as the system message of every conversation that has none (so a
+    template's built-in default, like SmolLM2's, is replaced by the configured one and shows in the config)."""
+    literal = json.dumps(system_prompt)  # ASCII with \\uXXXX escapes: also a valid Jinja string literal
+    preamble = (
+        "{%- if not messages or messages[0]['role'] != 'system' -%}"
+        f"{{%- set messages = [{{'role': 'system', 'content': {literal}}}] + messages -%}}"
+        "{%- endif -%}"
+    )
+    return preamble + template

@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_name: str):
@@ -48,6 +51,16 @@ def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_n
         raise UserError(f"method={cfg.method.name}: invalid trl.{config_cls.__name__} setting: {e}") from e
 
 
+def fit_max_length(args, context: int, method: str) -> None:
+    """`method.args.max_length` null means the model's context length (its config's max_position_embeddings, via
+    the tokenizer: llmsweep.models.tokenizer.lengths_from_config); a longer one is cut to it."""
+    if args.max_length is not None and args.max_length > context:
+        log.warning("method=%s: max_length=%d is longer than the model's context; using %d", method, args.max_length,
+                    context)
+    if args.max_length is None or args.max_length > context:
+        args.max_length = context
+
+
 def lora_config(cfg: DictConfig):
     if not cfg.method.lora:
         return None
@@ -67,12 +80,27 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         "sft": (trl.SFTConfig, trl.SFTTrainer),
         "dpo": (trl.DPOConfig, trl.DPOTrainer),
     }[str(cfg.method.recipe)]
-    return trainer_cls(
+    args = trl_config(config_cls, cfg, run_dir, report_to, run_name)
+    fit_max_length(args, tokenizer.model_max_length, cfg.method.name)
+    trainer = trainer_cls(
         model=model,
-        args=trl_config(config_cls, cfg, run_dir, report_to, run_name),
+        args=args,
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
         callbacks=list(callbacks),
     )
+    given = {"train": len(train_ds), "eval": len(eval_ds)}
+    check_rows_left(trainer, cfg.method.name, given, tokenizer.model_max_length)
+    return trainer
+
+
+def check_rows_left(trainer, method: str, given: dict, context: int) -> None:
+    """trl drops rows that max_length leaves without a trained token (a real tokenizer on Korean text spends
+    hundreds of tokens on a prompt); with none left a run would end without an eval loss, for no visible reason."""
+    for split, dataset in (("train", trainer.train_dataset), ("eval", trainer.eval_dataset)):
+        if dataset is not None and hasattr(dataset, "__len__") and len(dataset) == 0:
+            raise UserError(f"method={method}: none of the {given[split]} {split} rows fits method.args.max_length="
+                            f"{trainer.args.max_length} tokens (trl drops rows whose prompt fills it). Fix: raise "
+                            f"method.args.max_length (up to the model's context, {context}) or use shorter rows.")
