@@ -19,6 +19,9 @@ CONF_DIR = str(paths.CONF_DIR)
 
 
 def _run(stage, cfg: DictConfig):
+    from llmsweep.console import route_to_log_file
+
+    route_to_log_file()  # library warnings and metric dicts: the job's log file only
     try:
         return stage(cfg)
     except UserError as e:

@@ -92,6 +92,7 @@ class TinyBaseConf:
     vocab_size: int = 2048
     corpus: List[str] = field(default_factory=list)  # JSON Lines files: tokenizer + pretraining text
     pretrain_steps: int = 300  # causal-LM steps on the corpus; 0 keeps the random init
+    threads: Optional[int] = 1  # torch threads of a scale=tiny run (building its base too); null: torch's default
 
 
 @dataclass

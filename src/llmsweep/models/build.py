@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
+from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.cache import build_once
@@ -28,8 +29,18 @@ log = logging.getLogger(__name__)
 BASE_INIT_SEED = 0  # tiny bases are shared "pretrained" checkpoints: same weights for every run
 
 
+def use_tiny_threads(cfg: DictConfig) -> None:
+    """A tiny run (and its base's pretraining) on `tiny_base.threads` torch threads: its matmuls are too small to
+    gain from a second thread, which on busy cores mostly spins waiting for the first."""
+    if cfg.tiny_base.get("threads"):
+        import torch
+
+        torch.set_num_threads(int(cfg.tiny_base.threads))
+
+
 def tiny_checkpoint(cfg: DictConfig) -> Path:
     """Directory holding the tiny model + tokenizer for cfg.model, built on first use."""
+    use_tiny_threads(cfg)
     base = cfg.tiny_base
     corpus = [str(p) for p in base.corpus]
     tok_dir = build_once(
@@ -60,7 +71,13 @@ def tiny_checkpoint(cfg: DictConfig) -> Path:
         model.save_pretrained(d)
         tok.save_pretrained(d)
 
-    return build_once(build, cache_root(cfg) / "tiny" / f"{cfg.model.model_type}-{key}")
+    target = cache_root(cfg) / "tiny" / f"{cfg.model.model_type}-{key}"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # concurrent first runs (a sweep's parallel trials) wait for one build instead of each pretraining the base
+    with FileLock(target.parent / f".{target.name}.lock"):
+        return build_once(build, target)
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

@@ -59,7 +59,9 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         "sft": (trl.SFTConfig, trl.SFTTrainer),
         "dpo": (trl.DPOConfig, trl.DPOTrainer),
     }[str(cfg.method.recipe)]
-    return trainer_cls(
+    from llmsweep.trainer_log import quiet_metrics
+
+    return quiet_metrics(trainer_cls(
         model=model,
         args=trl_config(config_cls, cfg, run_dir, report_to, run_name),
         train_dataset=train_ds,
@@ -67,4 +69,4 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
         callbacks=list(callbacks),
-    )
+    ))
