@@ -11,10 +11,15 @@ import pytest
 
 from helpers import REPO, require, run_cli
 
-@pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> Path:
-    """Tiny bases are built once per test session (a fresh machine builds them the same way)."""
-    return tmp_path_factory.mktemp("llmsweep-cache")
+@pytest.fixture(scope="session", autouse=True)
+def cache_dir(tmp_path_factory):
+    """The session's model cache: LLMSWEEP_CACHE_DIR when set (.ci/run points it at a fresh, empty dir), else a
+    fresh one. Tiny bases are built once in it, as a fresh machine builds them. Exported for the session, so
+    every process a test starts (servers, SLURM jobs) and every in-process config use it too."""
+    path = Path(os.environ.get("LLMSWEEP_CACHE_DIR") or tmp_path_factory.mktemp("llmsweep-cache"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LLMSWEEP_CACHE_DIR", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

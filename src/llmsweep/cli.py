@@ -21,6 +21,9 @@ CONF_DIR = str(paths.CONF_DIR)
 
 
 def _run(stage, cfg: DictConfig, name: str):
+    from llmsweep.console import route_to_log_file
+
+    route_to_log_file()  # library warnings and metric dicts: the job's log file only
     single = HydraConfig.get().mode != RunMode.MULTIRUN
     try:
         check_config(cfg, name)  # pass-through fields (trainer.*, method.args.*) before the heavy imports

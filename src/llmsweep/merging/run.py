@@ -39,8 +39,10 @@ def merge_run(cfg: DictConfig, run: Run) -> Outcome:
 
     from llmsweep.merging import evaluate
     from llmsweep.merging.merge import merge
+    from llmsweep.models.build import set_threads
     from llmsweep.models.tokenizer import ensure_chat_ready
 
+    set_threads(cfg.get("threads"))
     splits = evaluate.eval_splits(cfg)  # data errors surface before the merge work
     experts = _train_experts(cfg, run.job) if cfg.joint.experts else {}
     keep = str(cfg.merge.keep)

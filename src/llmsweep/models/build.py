@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
+from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.cache import build_once
@@ -36,7 +37,8 @@ BASE_INIT_SEED = 0  # tiny bases are shared "pretrained" checkpoints: same weigh
 
 
 def tiny_checkpoint(cfg: DictConfig) -> Path:
-    """Directory holding the tiny model + tokenizer for cfg.model, built on first use."""
+    """Directory holding the tiny model + tokenizer for cfg.model, built on first use (on the run's `threads`)."""
+    set_threads(cfg.get("threads"))
     base = cfg.tiny_base
     corpus = [str(p) for p in base.corpus]
     tok_dir = build_once(
@@ -67,7 +69,13 @@ def tiny_checkpoint(cfg: DictConfig) -> Path:
         model.save_pretrained(d)
         tok.save_pretrained(d)
 
-    return build_once(build, cache_root(cfg) / "tiny" / f"{cfg.model.model_type}-{key}")
+    target = cache_root(cfg) / "tiny" / f"{cfg.model.model_type}-{key}"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # concurrent first runs (a sweep's parallel trials) wait for one build instead of each pretraining the base
+    with FileLock(target.parent / f".{target.name}.lock"):
+        return build_once(build, target)
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:

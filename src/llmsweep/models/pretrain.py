@@ -11,6 +11,8 @@ def pretrain(model, tokenizer, texts: list[str], steps: int, seed: int) -> None:
     from datasets import Dataset
     from transformers import DataCollatorForLanguageModeling, Trainer, TrainingArguments
 
+    from llmsweep.trainer_log import quiet_metrics
+
     ds = Dataset.from_dict({"text": texts}).map(
         lambda b: tokenizer([t + tokenizer.eos_token for t in b["text"]], truncation=True, max_length=128),
         batched=True,
@@ -34,4 +36,4 @@ def pretrain(model, tokenizer, texts: list[str], steps: int, seed: int) -> None:
             disable_tqdm=False,
         )
         collator = DataCollatorForLanguageModeling(tokenizer, mlm=False)
-        Trainer(model=model, args=args, train_dataset=ds, data_collator=collator).train()
+        quiet_metrics(Trainer(model=model, args=args, train_dataset=ds, data_collator=collator)).train()

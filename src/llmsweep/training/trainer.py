@@ -80,9 +80,11 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         "sft": (trl.SFTConfig, trl.SFTTrainer),
         "dpo": (trl.DPOConfig, trl.DPOTrainer),
     }[str(cfg.method.recipe)]
+    from llmsweep.trainer_log import quiet_metrics
+
     args = trl_config(config_cls, cfg, run_dir, report_to, run_name)
     fit_max_length(args, tokenizer.model_max_length, cfg.method.name)
-    trainer = trainer_cls(
+    trainer = quiet_metrics(trainer_cls(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -90,7 +92,7 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
         callbacks=list(callbacks),
-    )
+    ))
     given = {"train": len(train_ds), "eval": len(eval_ds)}
     check_rows_left(trainer, cfg.method.name, given, tokenizer.model_max_length)
     return trainer
