@@ -48,17 +48,39 @@ def run_pipeline(raw: Path, out: Path) -> dict:
     for src in SOURCES:
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "llmsweep.data", "prepare", src, str(raw / src), "--out", str(out / src),
-             "--workers", "2"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "llmsweep.data",
+                "prepare",
+                src,
+                str(raw / src),
+                "--out",
+                str(out / src),
+                "--workers",
+                "2",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         steps[f"prepare {src}"] = time.perf_counter() - t
         summaries[src] = json.loads((out / f"{src}.summary.json").read_text(encoding="utf-8"))
     t = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "llmsweep.data", "mix", *(str(out / s) for s in SOURCES), "--out", str(out / "dolly_ko"),
-         "--split", "0.98"],
-        check=True, stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llmsweep.data",
+            "mix",
+            *(str(out / s) for s in SOURCES),
+            "--out",
+            str(out / "dolly_ko"),
+            "--split",
+            "0.98",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     steps["mix"] = time.perf_counter() - t
     keys = ("rows_in", "rows_out", "rows_rejected", "records_converted", "records_written", "duplicates_dropped")
@@ -91,7 +113,7 @@ def run_naive(raw: Path, out: Path) -> dict:
                 doc = json.load(f)
             items = doc if isinstance(doc, list) else doc["data"] if isinstance(doc["data"], list) else [doc["data"]]
             for i, item in enumerate(items):
-                for where, payload in mod.rows(item, f"[{i}]"):
+                for _where, payload in mod.rows(item, f"[{i}]"):
                     try:
                         records += mod.convert(payload, Options())
                     except Reject:
@@ -122,11 +144,19 @@ def phase(name: str, raw: Path, out: Path, nbytes: int) -> None:
     io1 = proc_io()
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     files = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    print(json.dumps({
-        "wall": wall, "user": me.ru_utime + kids.ru_utime, "sys": me.ru_stime + kids.ru_stime,
-        "peak_rss_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024, "files_bytes": files,
-        **{k: io1[k] - io0[k] for k in ("rchar", "wchar", "read_bytes", "write_bytes")}, **extra,
-    }))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "user": me.ru_utime + kids.ru_utime,
+                "sys": me.ru_stime + kids.ru_stime,
+                "peak_rss_mb": max(me.ru_maxrss, kids.ru_maxrss) / 1024,
+                "files_bytes": files,
+                **{k: io1[k] - io0[k] for k in ("rchar", "wchar", "read_bytes", "write_bytes")},
+                **extra,
+            }
+        )
+    )
 
 
 def measure(name: str, raw: Path, out: Path, nbytes: int = 0) -> dict:
@@ -137,8 +167,10 @@ def measure(name: str, raw: Path, out: Path, nbytes: int = 0) -> dict:
 
 
 def cost(m: dict) -> str:
-    return (f"{m['wall']:.1f} s wall, {m['user']:.1f} s user + {m['sys']:.1f} s system CPU, "
-            f"read() {m['rchar'] / MB:,.0f} MB, write() {m['wchar'] / MB:,.0f} MB, peak RSS {m['peak_rss_mb']:,.0f} MB")
+    return (
+        f"{m['wall']:.1f} s wall, {m['user']:.1f} s user + {m['sys']:.1f} s system CPU, "
+        f"read() {m['rchar'] / MB:,.0f} MB, write() {m['wchar'] / MB:,.0f} MB, peak RSS {m['peak_rss_mb']:,.0f} MB"
+    )
 
 
 def probe_disk(work: Path, nbytes: int) -> dict:
@@ -150,9 +182,13 @@ def probe_disk(work: Path, nbytes: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0, help="corpus size relative to the full 923,590 records")
-    ap.add_argument("--workdir", default="/tmp/llmsweep-bench-convert", help="where the corpus and outputs go (deleted after)")
+    ap.add_argument(
+        "--workdir", default="/tmp/llmsweep-bench-convert", help="where the corpus and outputs go (deleted after)"
+    )
     ap.add_argument("--skip-naive", action="store_true", help="time only the pipeline")
-    ap.add_argument("--naive-scale", type=float, default=0.1, help="corpus size for the pipeline-vs-naive ratio (default 0.1)")
+    ap.add_argument(
+        "--naive-scale", type=float, default=0.1, help="corpus size for the pipeline-vs-naive ratio (default 0.1)"
+    )
     ap.add_argument("--phase", choices=["pipeline", "naive", "disk"], help=argparse.SUPPRESS)
     ap.add_argument("--nbytes", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--raw", help=argparse.SUPPRESS)
@@ -172,7 +208,9 @@ def main() -> None:
         expected = make_corpus(work / "raw", seed=0, scale=a.scale)
         size = sum(p.stat().st_size for p in (work / "raw").rglob("*") if p.is_file())
         total = expected["total_records"]
-        print(f"corpus: {total:,} expected records, {size / 2**20:,.0f} MiB in the sources' layouts (generated in {time.perf_counter() - t:.1f} s)")
+        print(
+            f"corpus: {total:,} expected records, {size / 2**20:,.0f} MiB in the sources' layouts (generated in {time.perf_counter() - t:.1f} s)"
+        )
 
         ours = measure("pipeline", work / "raw", work / "pipeline")
         counts = ours["counts"]
@@ -195,13 +233,17 @@ def main() -> None:
         print(f"  {cost(ours)}")
         print("  steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in ours["steps"].items()))
         plan = sum((work / "pipeline" / "dolly_ko" / f).stat().st_size for f in ("train.npy", "eval.npy"))
-        print(f"  files written: {out_bytes / MB:,.0f} MB (mix: {mix['train']:,} train + {mix['eval']:,} eval rows, "
-              f"a {plan / MB:.0f} MB plan); "
-              f"write() bytes / files' bytes = {ours['wchar'] / out_bytes:.2f}")
+        print(
+            f"  files written: {out_bytes / MB:,.0f} MB (mix: {mix['train']:,} train + {mix['eval']:,} eval rows, "
+            f"a {plan / MB:.0f} MB plan); "
+            f"write() bytes / files' bytes = {ours['wchar'] / out_bytes:.2f}"
+        )
         print(f"disk: {out_bytes / MB:,.0f} MB in 4 MiB buffered writes, no fsync: {cost(disk)} -> {bw / MB:,.0f} MB/s")
         ratio = ours["wall"] / disk["wall"]
-        print(f"goals: wall <= 1.5x the disk's time for the output bytes ({disk['wall']:.1f} s) -> {ratio:.2f}x; "
-              f"peak RSS <= 1024 MB -> {ours['peak_rss_mb']:,.0f} MB; wall <= 20 s -> {ours['wall']:.1f} s")
+        print(
+            f"goals: wall <= 1.5x the disk's time for the output bytes ({disk['wall']:.1f} s) -> {ratio:.2f}x; "
+            f"peak RSS <= 1024 MB -> {ours['peak_rss_mb']:,.0f} MB; wall <= 20 s -> {ours['wall']:.1f} s"
+        )
         if a.skip_naive:
             return
         shutil.rmtree(work)

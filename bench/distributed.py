@@ -39,8 +39,18 @@ def peak_rss_mb(pid_filter: str, stop: threading.Event, peaks: dict) -> None:
 
 
 def run(args, out: Path, extra: list[str]) -> dict:
-    argv = [sys.executable, "train.py", f"model={args.model}", f"trainer.max_steps={args.steps}", "trainer.eval_steps=10",
-            "tracking=none", "judge=none", "generate.num_prompts=1", f"hydra.run.dir={out}", *extra]
+    argv = [
+        sys.executable,
+        "train.py",
+        f"model={args.model}",
+        f"trainer.max_steps={args.steps}",
+        "trainer.eval_steps=10",
+        "tracking=none",
+        "judge=none",
+        "generate.num_prompts=1",
+        f"hydra.run.dir={out}",
+        *extra,
+    ]
     peaks: dict = {}
     stop = threading.Event()
     watcher = threading.Thread(target=peak_rss_mb, args=(str(out), stop, peaks), daemon=True)
@@ -51,8 +61,12 @@ def run(args, out: Path, extra: list[str]) -> dict:
     stop.set()
     watcher.join()
     m = json.loads((out / "metrics.json").read_text())
-    return {"step_s": m["train_runtime"] / m["global_step"], "eval_loss": m["eval_loss"], "wall": wall,
-            "rss": sorted(peaks.values())}
+    return {
+        "step_s": m["train_runtime"] / m["global_step"],
+        "eval_loss": m["eval_loss"],
+        "wall": wall,
+        "rss": sorted(peaks.values()),
+    }
 
 
 def main() -> None:
@@ -62,15 +76,25 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         one = run(args, Path(tmp) / "one", ["trainer.per_device_train_batch_size=8"])
-        two = run(args, Path(tmp) / "two", ["distributed=ddp", "devices.per_node=2", "trainer.per_device_train_batch_size=4"])
+        two = run(
+            args, Path(tmp) / "two", ["distributed=ddp", "devices.per_node=2", "trainer.per_device_train_batch_size=4"]
+        )
     print(f"global batch 8, {args.steps} steps, model={args.model} (tiny), gloo on CPU")
-    print(f"  1 process : {one['step_s'] * 1000:7.1f} ms/step  eval_loss {one['eval_loss']:.6f}  peak RSS per process (MB) "
-          f"{[round(r) for r in one['rss']]}")
-    print(f"  2 process : {two['step_s'] * 1000:7.1f} ms/step  eval_loss {two['eval_loss']:.6f}  peak RSS per process (MB) "
-          f"{[round(r) for r in two['rss']]}  (the job's own process and torchrun's ranks)")
-    print(f"  ratios 2/1: step time {two['step_s'] / one['step_s']:.2f}  |eval_loss diff| "
-          f"{abs(two['eval_loss'] - one['eval_loss']):.2e}")
-    print("  on CPU: correctness and memory, not speed (both processes share 2 cores); FSDP needs GPUs (docs/distributed.md)")
+    print(
+        f"  1 process : {one['step_s'] * 1000:7.1f} ms/step  eval_loss {one['eval_loss']:.6f}  peak RSS per process (MB) "
+        f"{[round(r) for r in one['rss']]}"
+    )
+    print(
+        f"  2 process : {two['step_s'] * 1000:7.1f} ms/step  eval_loss {two['eval_loss']:.6f}  peak RSS per process (MB) "
+        f"{[round(r) for r in two['rss']]}  (the job's own process and torchrun's ranks)"
+    )
+    print(
+        f"  ratios 2/1: step time {two['step_s'] / one['step_s']:.2f}  |eval_loss diff| "
+        f"{abs(two['eval_loss'] - one['eval_loss']):.2e}"
+    )
+    print(
+        "  on CPU: correctness and memory, not speed (both processes share 2 cores); FSDP needs GPUs (docs/distributed.md)"
+    )
 
 
 if __name__ == "__main__":

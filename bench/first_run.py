@@ -52,8 +52,10 @@ def main() -> None:
     verdict = f"goal: wall <= {GOAL_S:.0f} s: {'ok' if cold <= GOAL_S else 'OVER'}"
     print(f"first run, empty cache:   wall {cold:6.1f} s  cpu {cold_cpu:6.1f} s   ({verdict})")
     print(f"same command, warm cache: wall {warm:6.1f} s  cpu {warm_cpu:6.1f} s")
-    print(f"ratio first/warm: wall {cold / warm:.2f}  cpu {cold_cpu / warm_cpu:.2f}   "
-          f"(building the tokenizer and tiny bases: {cold - warm:.1f} s wall, {cold_cpu - warm_cpu:.1f} s cpu)")
+    print(
+        f"ratio first/warm: wall {cold / warm:.2f}  cpu {cold_cpu / warm_cpu:.2f}   "
+        f"(building the tokenizer and tiny bases: {cold - warm:.1f} s wall, {cold_cpu - warm_cpu:.1f} s cpu)"
+    )
     if load > (os.cpu_count() or 1):
         print("note: the machine was busy (load above its core count): wall times are inflated; cpu times are not")
 

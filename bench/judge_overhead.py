@@ -42,13 +42,28 @@ def main() -> None:
     rows = [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines()[: args.prompts]]
     with tempfile.TemporaryDirectory() as tmp:
         answers = Path(tmp) / "answers.jsonl"
-        answers.write_text("".join(json.dumps({"prompt": r["instruction"], "reference": r["response"],
-                                               "base_answer": r["instruction"], "tuned_answer": r["response"][: len(r["response"]) // 2]},
-                                              ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+        answers.write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "prompt": r["instruction"],
+                        "reference": r["response"],
+                        "base_answer": r["instruction"],
+                        "tuned_answer": r["response"][: len(r["response"]) // 2],
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+                for r in rows
+            ),
+            encoding="utf-8",
+        )
         times: dict[str, list[float]] = {"none": [], "reference": []}
         for _ in range(args.rounds):
             for judge in times:  # alternate, so machine load hits both sides alike
-                out = subprocess.run([sys.executable, "-c", CHILD, judge, str(answers), tmp], check=True, capture_output=True, text=True)
+                out = subprocess.run(
+                    [sys.executable, "-c", CHILD, judge, str(answers), tmp], check=True, capture_output=True, text=True
+                )
                 times[judge].append(float(out.stdout.strip().splitlines()[-1]))
     none, ref = statistics.median(times["none"]), statistics.median(times["reference"])
     print(f"judge_run over {args.prompts} prompts (base + tuned), median of {args.rounds} fresh processes:")

@@ -100,11 +100,46 @@ def person(rng: random.Random) -> str:
 
 # ------------------------------------------------------------------------------------------------ text pools
 TOPICS = [
-    "마케팅 전략", "고객 관리", "데이터 분석", "프로젝트 관리", "시간 관리", "건강한 식습관", "규칙적인 운동", "재무 계획", "소프트웨어 개발",
-    "코드 리뷰", "팀 커뮤니케이션", "외국어 공부", "글쓰기", "발표 준비", "여행 계획", "환경 보호", "에너지 절약", "온라인 교육", "창업 준비",
-    "브랜드 관리", "콘텐츠 제작", "소셜 미디어 운영", "제품 디자인", "사용자 경험", "정보 보안", "클라우드 서비스", "인공지능 활용",
-    "업무 자동화", "면접 준비", "독서 습관", "스트레스 관리", "수면 관리", "가계부 작성", "투자 공부", "집밥 요리", "정리 정돈",
-    "반려동물 돌봄", "자녀 교육", "봉사 활동", "취미 생활",
+    "마케팅 전략",
+    "고객 관리",
+    "데이터 분석",
+    "프로젝트 관리",
+    "시간 관리",
+    "건강한 식습관",
+    "규칙적인 운동",
+    "재무 계획",
+    "소프트웨어 개발",
+    "코드 리뷰",
+    "팀 커뮤니케이션",
+    "외국어 공부",
+    "글쓰기",
+    "발표 준비",
+    "여행 계획",
+    "환경 보호",
+    "에너지 절약",
+    "온라인 교육",
+    "창업 준비",
+    "브랜드 관리",
+    "콘텐츠 제작",
+    "소셜 미디어 운영",
+    "제품 디자인",
+    "사용자 경험",
+    "정보 보안",
+    "클라우드 서비스",
+    "인공지능 활용",
+    "업무 자동화",
+    "면접 준비",
+    "독서 습관",
+    "스트레스 관리",
+    "수면 관리",
+    "가계부 작성",
+    "투자 공부",
+    "집밥 요리",
+    "정리 정돈",
+    "반려동물 돌봄",
+    "자녀 교육",
+    "봉사 활동",
+    "취미 생활",
 ]
 CHAT_SENTENCES = [
     "{t:은/는} 장기적인 관점에서 꾸준히 실천하는 것이 중요합니다.",
@@ -132,8 +167,28 @@ CHAT_SENTENCES = [
     "{t}에 들인 노력은 당장 드러나지 않더라도 시간이 지나면 분명한 결과로 돌아옵니다.",
     "마지막으로, {t}에서 얻은 교훈을 기록해 두면 다음 계획을 세울 때 큰 도움이 됩니다.",
 ]
-ENCYC_NOUNS = ["문화", "산업", "교육", "관광", "농업", "교통", "예술", "체육", "과학", "출판", "음악", "의료", "복지", "건축", "언론", "무역",
-               "환경", "수산업", "제조업", "정보 통신"]
+ENCYC_NOUNS = [
+    "문화",
+    "산업",
+    "교육",
+    "관광",
+    "농업",
+    "교통",
+    "예술",
+    "체육",
+    "과학",
+    "출판",
+    "음악",
+    "의료",
+    "복지",
+    "건축",
+    "언론",
+    "무역",
+    "환경",
+    "수산업",
+    "제조업",
+    "정보 통신",
+]
 ENCYC_SENTENCES = [
     "이후 여러 차례의 개편을 거쳐 지금과 같은 모습을 갖추게 되었다.",
     "지역 {n} 분야의 성장과 함께 그 역할도 점차 커졌다.",
@@ -174,20 +229,31 @@ WORK_SENTENCES = [
     "이 작품은 {n} 면에서 이전 작품들과 뚜렷하게 구별된다.",
 ]
 ASKS = [
-    "{t}에 대해 자세히 설명해 주세요.", "{t:을/를} 잘하려면 어떻게 해야 하나요?", "{t}의 장점과 단점을 정리해 주세요.",
-    "초보자가 {t:을/를} 시작할 때 주의할 점은 무엇인가요?", "{t}에 관한 블로그 글의 개요를 작성해 주세요.",
-    "{t:과/와} 관련된 실천 방법 다섯 가지를 알려 주세요.", "{t}에서 흔히 하는 실수와 해결책을 알려 주세요.",
-    "위 내용을 바탕으로 {t} 계획을 세워 주세요.", "{t}에 대한 제 생각을 검토하고 개선할 점을 알려 주세요.",
+    "{t}에 대해 자세히 설명해 주세요.",
+    "{t:을/를} 잘하려면 어떻게 해야 하나요?",
+    "{t}의 장점과 단점을 정리해 주세요.",
+    "초보자가 {t:을/를} 시작할 때 주의할 점은 무엇인가요?",
+    "{t}에 관한 블로그 글의 개요를 작성해 주세요.",
+    "{t:과/와} 관련된 실천 방법 다섯 가지를 알려 주세요.",
+    "{t}에서 흔히 하는 실수와 해결책을 알려 주세요.",
+    "위 내용을 바탕으로 {t} 계획을 세워 주세요.",
+    "{t}에 대한 제 생각을 검토하고 개선할 점을 알려 주세요.",
     "{t:을/를} 주제로 한 짧은 발표 원고를 써 주세요.",
 ]
 GPT_OPENERS = [
-    "문의 번호 {n}번에 대해 답변드리겠습니다.", "{n}번 문의에 대한 답변입니다.", "요청하신 내용(문의 번호 {n})을 정리해 드리겠습니다.",
-    "문의 번호 {n}번 관련 안내입니다.", "{n}번 문의 내용을 바탕으로 정리해 보았습니다.",
+    "문의 번호 {n}번에 대해 답변드리겠습니다.",
+    "{n}번 문의에 대한 답변입니다.",
+    "요청하신 내용(문의 번호 {n})을 정리해 드리겠습니다.",
+    "문의 번호 {n}번 관련 안내입니다.",
+    "{n}번 문의 내용을 바탕으로 정리해 보았습니다.",
 ]
 SYSTEM_PROMPTS = [
-    "당신은 친절하고 정확한 한국어 인공지능 비서입니다.", "당신은 사용자의 질문에 간결하고 명확하게 답하는 도우미입니다.",
-    "You are a helpful assistant. 모든 답변은 한국어로 작성하세요.", "당신은 업무 생산성을 높이는 방법을 알려 주는 전문 컨설턴트입니다.",
-    "답변은 항상 존댓말로 작성하고, 필요하면 번호 목록을 사용하세요.", "당신은 초보자도 이해할 수 있게 설명하는 친절한 선생님입니다.",
+    "당신은 친절하고 정확한 한국어 인공지능 비서입니다.",
+    "당신은 사용자의 질문에 간결하고 명확하게 답하는 도우미입니다.",
+    "You are a helpful assistant. 모든 답변은 한국어로 작성하세요.",
+    "당신은 업무 생산성을 높이는 방법을 알려 주는 전문 컨설턴트입니다.",
+    "답변은 항상 존댓말로 작성하고, 필요하면 번호 목록을 사용하세요.",
+    "당신은 초보자도 이해할 수 있게 설명하는 친절한 선생님입니다.",
 ]
 
 
@@ -337,16 +403,48 @@ def gen_kovicuna(out: Path, seed: int, gpt_turns: int) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------ Alpaca
-PLACE_KINDS = ["카페", "서점", "여행지", "스타트업", "모바일 앱", "지역 축제", "작은 도서관", "의류 브랜드", "식당", "동아리", "온라인 강의", "빵집"]
+PLACE_KINDS = [
+    "카페",
+    "서점",
+    "여행지",
+    "스타트업",
+    "모바일 앱",
+    "지역 축제",
+    "작은 도서관",
+    "의류 브랜드",
+    "식당",
+    "동아리",
+    "온라인 강의",
+    "빵집",
+]
 ALPACA_WITH_INPUT = [
-    ("가상의 {k} '{x}'에 관한 다음 글을 두 문장으로 요약하세요.", "'{x}' 소개: ", "'{x}'에 관한 글의 핵심은 다음과 같습니다. "),
-    ("다음은 가상의 {k} '{x}'의 안내문입니다. 더 자연스럽게 다듬어 주세요.", "[{x} 안내] ", "다듬은 '{x}' 안내문입니다. "),
-    ("다음 글을 읽고 가상의 {k} '{x}'의 특징을 정리하세요.", "{x} 이야기: ", "'{x}'의 특징을 정리하면 다음과 같습니다. "),
-    ("다음 글에서 '{x}' 운영에 관한 조언을 찾아 목록으로 만드세요.", "{x} 운영 메모: ", "'{x}' 운영에 관한 조언은 다음과 같습니다.\n"),
+    (
+        "가상의 {k} '{x}'에 관한 다음 글을 두 문장으로 요약하세요.",
+        "'{x}' 소개: ",
+        "'{x}'에 관한 글의 핵심은 다음과 같습니다. ",
+    ),
+    (
+        "다음은 가상의 {k} '{x}'의 안내문입니다. 더 자연스럽게 다듬어 주세요.",
+        "[{x} 안내] ",
+        "다듬은 '{x}' 안내문입니다. ",
+    ),
+    (
+        "다음 글을 읽고 가상의 {k} '{x}'의 특징을 정리하세요.",
+        "{x} 이야기: ",
+        "'{x}'의 특징을 정리하면 다음과 같습니다. ",
+    ),
+    (
+        "다음 글에서 '{x}' 운영에 관한 조언을 찾아 목록으로 만드세요.",
+        "{x} 운영 메모: ",
+        "'{x}' 운영에 관한 조언은 다음과 같습니다.\n",
+    ),
 ]
 ALPACA_NO_INPUT = [
     ("가상의 {k} {q:을/를} 홍보하는 짧은 글을 작성하세요.", "{q:을/를} 소개합니다. "),
-    ("가상의 {k} '{x}'의 운영자가 {t}에 대해 고민하고 있습니다. 조언해 주세요.", "'{x}' 운영자님께 드리는 조언입니다. "),
+    (
+        "가상의 {k} '{x}'의 운영자가 {t}에 대해 고민하고 있습니다. 조언해 주세요.",
+        "'{x}' 운영자님께 드리는 조언입니다. ",
+    ),
     ("가상의 {k} '{x}'에서 {t:을/를} 개선할 방법 세 가지를 제안하세요.", "{q:을/를} 위한 제안입니다.\n"),
     ("{q:이라는/라는} 이름의 {k}에 어울리는 소개 문구를 써 주세요.", "'{x}'에 어울리는 소개 문구입니다. "),
 ]
@@ -373,7 +471,11 @@ def gen_alpaca(out: Path, seed: int, rows: int) -> dict:
             else:
                 ins, outp = rng.choice(ALPACA_NO_INPUT)
                 q = f"'{x}'"
-                yield {"instruction": _fill(ins, k=k, x=x, t=t, q=q), "input": "", "output": _fill(outp, x=x, q=q) + chat.take(olen)}
+                yield {
+                    "instruction": _fill(ins, k=k, x=x, t=t, q=q),
+                    "input": "",
+                    "output": _fill(outp, x=x, q=q) + chat.take(olen),
+                }
 
     path = out / "alpaca" / "ko_alpaca_data.json"
     _write_array(path, gen())
@@ -382,18 +484,36 @@ def gen_alpaca(out: Path, seed: int, rows: int) -> dict:
 
 # ------------------------------------------------------------------------------------------------ KorQuAD 1.0
 KQ1_KINDS = [  # (suffix, kind, head role, metric, unit, metric range)
-    ("대학교", "사립 대학", "총장", "재학생 수", "명", (1_500, 32_000)), ("식품", "식품 기업", "대표이사", "직원 수", "명", (80, 9_000)),
-    ("박물관", "사립 박물관", "관장", "소장품 수", "점", (800, 60_000)), ("도서관", "공공 도서관", "관장", "장서 수", "권", (20_000, 900_000)),
-    ("출판사", "출판사", "대표", "누적 출간 종수", "종", (150, 6_000)), ("연구소", "민간 연구소", "소장", "연구원 수", "명", (20, 700)),
-    ("병원", "종합 병원", "원장", "병상 수", "개", (200, 1_800)), ("미술관", "시립 미술관", "관장", "소장 작품 수", "점", (300, 12_000)),
-    ("방송", "지역 방송사", "사장", "직원 수", "명", (60, 900)), ("항공", "항공사", "사장", "보유 항공기 수", "대", (4, 160)),
-    (" 교향악단", "교향악단", "상임 지휘자", "단원 수", "명", (45, 130)), (" FC", "프로 축구단", "감독", "연간 유료 관중 수", "명", (40_000, 600_000)),
+    ("대학교", "사립 대학", "총장", "재학생 수", "명", (1_500, 32_000)),
+    ("식품", "식품 기업", "대표이사", "직원 수", "명", (80, 9_000)),
+    ("박물관", "사립 박물관", "관장", "소장품 수", "점", (800, 60_000)),
+    ("도서관", "공공 도서관", "관장", "장서 수", "권", (20_000, 900_000)),
+    ("출판사", "출판사", "대표", "누적 출간 종수", "종", (150, 6_000)),
+    ("연구소", "민간 연구소", "소장", "연구원 수", "명", (20, 700)),
+    ("병원", "종합 병원", "원장", "병상 수", "개", (200, 1_800)),
+    ("미술관", "시립 미술관", "관장", "소장 작품 수", "점", (300, 12_000)),
+    ("방송", "지역 방송사", "사장", "직원 수", "명", (60, 900)),
+    ("항공", "항공사", "사장", "보유 항공기 수", "대", (4, 160)),
+    (" 교향악단", "교향악단", "상임 지휘자", "단원 수", "명", (45, 130)),
+    (" FC", "프로 축구단", "감독", "연간 유료 관중 수", "명", (40_000, 600_000)),
 ]
-KQ1_EVENTS = [("주식 시장에 상장하였다", "주식 시장에 상장한"), ("지금의 이름으로 이름을 바꾸었다", "지금의 이름으로 이름을 바꾼"),
-              ("새 건물로 이전하였다", "새 건물로 이전한"), ("첫 해외 지부를 열었다", "첫 해외 지부를 연"),
-              ("대규모 증축 공사를 마쳤다", "대규모 증축 공사를 마친")]
-KQ1_PROGRAMS = ["지역 인재 장학 사업", "청소년 진로 체험 사업", "찾아가는 문화 교실", "어르신 디지털 교육", "지역 기록 보존 사업",
-                "작은 음악회 사업", "친환경 캠퍼스 사업", "시민 연구원 제도"]
+KQ1_EVENTS = [
+    ("주식 시장에 상장하였다", "주식 시장에 상장한"),
+    ("지금의 이름으로 이름을 바꾸었다", "지금의 이름으로 이름을 바꾼"),
+    ("새 건물로 이전하였다", "새 건물로 이전한"),
+    ("첫 해외 지부를 열었다", "첫 해외 지부를 연"),
+    ("대규모 증축 공사를 마쳤다", "대규모 증축 공사를 마친"),
+]
+KQ1_PROGRAMS = [
+    "지역 인재 장학 사업",
+    "청소년 진로 체험 사업",
+    "찾아가는 문화 교실",
+    "어르신 디지털 교육",
+    "지역 기록 보존 사업",
+    "작은 음악회 사업",
+    "친환경 캠퍼스 사업",
+    "시민 연구원 제도",
+]
 DONGS = ["송정동", "중앙동", "대흥동", "신촌동", "봉명동", "정림동", "월평동", "두암동", "석교동", "가양동"]
 
 
@@ -418,15 +538,36 @@ def _kq1_paragraph(rng: random.Random, enc: Pool, name: Namer, city: str, n_q: i
     prog, cnt = rng.choice(KQ1_PROGRAMS), f"{rng.randint(2, 90) * 100:,}"
     # (sentence, [(answer, question), ...]); answers are located inside their own sentence
     facts = [
-        (f"{j(e, '은/는')} {y1}년 {j(founder, '이/가')} {city}에 세운 {kind}이다.",
-         [(f"{y1}년", f"{j(e, '이/가')} 세워진 해는?"), (founder, f"{j(e, '을/를')} 세운 사람은 누구인가?"), (city, f"{j(e, '이/가')} 처음 세워진 곳은 어디인가?")]),
-        (f"{d2}에는 {j(p2, '이/가')} {e}의 제{nth}대 {j(role, '으로/로')} 취임하였다.",
-         [(p2, f"{e}의 제{nth}대 {j(role, '으로/로')} 취임한 사람은?"), (d2, f"{j(p2, '이/가')} {e}의 {j(role, '으로/로')} 취임한 날짜는?")]),
-        (f"{y3}년 기준 {e}의 {j(metric, '은/는')} {num}{unit}이다.", [(f"{num}{unit}", f"{y3}년 기준 {e}의 {j(metric, '은/는')} 얼마인가?")]),
-        (f"{e}의 본관은 {city2} {dong}에 있으며, {y4}년에 {ev}.",
-         [(f"{city2} {dong}", f"{e}의 본관은 어디에 있는가?"), (f"{y4}년", f"{j(e, '이/가')} {ev_q} 해는?")]),
-        (f"{y5}년부터는 {j(prog, '을/를')} 펼쳐 지금까지 {cnt}여 명이 참여하였다.",
-         [(prog, f"{j(e, '이/가')} {y5}년부터 펼친 사업은?"), (f"{cnt}여 명", f"{e}의 {prog}에 참여한 사람은 모두 몇 명인가?")]),
+        (
+            f"{j(e, '은/는')} {y1}년 {j(founder, '이/가')} {city}에 세운 {kind}이다.",
+            [
+                (f"{y1}년", f"{j(e, '이/가')} 세워진 해는?"),
+                (founder, f"{j(e, '을/를')} 세운 사람은 누구인가?"),
+                (city, f"{j(e, '이/가')} 처음 세워진 곳은 어디인가?"),
+            ],
+        ),
+        (
+            f"{d2}에는 {j(p2, '이/가')} {e}의 제{nth}대 {j(role, '으로/로')} 취임하였다.",
+            [
+                (p2, f"{e}의 제{nth}대 {j(role, '으로/로')} 취임한 사람은?"),
+                (d2, f"{j(p2, '이/가')} {e}의 {j(role, '으로/로')} 취임한 날짜는?"),
+            ],
+        ),
+        (
+            f"{y3}년 기준 {e}의 {j(metric, '은/는')} {num}{unit}이다.",
+            [(f"{num}{unit}", f"{y3}년 기준 {e}의 {j(metric, '은/는')} 얼마인가?")],
+        ),
+        (
+            f"{e}의 본관은 {city2} {dong}에 있으며, {y4}년에 {ev}.",
+            [(f"{city2} {dong}", f"{e}의 본관은 어디에 있는가?"), (f"{y4}년", f"{j(e, '이/가')} {ev_q} 해는?")],
+        ),
+        (
+            f"{y5}년부터는 {j(prog, '을/를')} 펼쳐 지금까지 {cnt}여 명이 참여하였다.",
+            [
+                (prog, f"{j(e, '이/가')} {y5}년부터 펼친 사업은?"),
+                (f"{cnt}여 명", f"{e}의 {prog}에 참여한 사람은 모두 몇 명인가?"),
+            ],
+        ),
     ]
     target = int(rng.triangular(300, 900, 520))
     body = [facts[0]] + rng.sample(facts[1:], 4)
@@ -478,14 +619,41 @@ def gen_korquad1(out: Path, seed: int, train_qas: int, dev_qas: int) -> dict:
         _write_obj(path, {"version": f"KorQuAD_v1.0_{split}", "data": data})
         files.append(path)
     n = train_qas + dev_qas
-    return {"unit": "qas", "input_rows": n, "records": n, "splits": {"train": train_qas, "dev": dev_qas}, "paragraphs": paragraphs, "files": files}
+    return {
+        "unit": "qas",
+        "input_rows": n,
+        "records": n,
+        "splits": {"train": train_qas, "dev": dev_qas},
+        "paragraphs": paragraphs,
+        "files": files,
+    }
 
 
 # ------------------------------------------------------------------------------------------------ KorQuAD 2.0
-KQ2_WORKS = [("영화", "영화"), ("드라마", "텔레비전 드라마"), ("만화", "만화"), ("소설", "장편 소설"), ("음반", "정규 음반"), ("게임", "비디오 게임")]
+KQ2_WORKS = [
+    ("영화", "영화"),
+    ("드라마", "텔레비전 드라마"),
+    ("만화", "만화"),
+    ("소설", "장편 소설"),
+    ("음반", "정규 음반"),
+    ("게임", "비디오 게임"),
+]
 KQ2_GENRES = ["범죄", "가족", "역사", "로맨스", "공상 과학", "스릴러", "성장", "코미디", "판타지", "다큐멘터리"]
 KQ2_ROLES = ["감독", "각본", "제작", "촬영", "음악", "편집", "미술", "기획", "원작", "총괄 프로듀서"]
-KQ2_SECTIONS = ["줄거리", "등장인물", "제작 과정", "평가", "흥행", "영향", "후속작", "음악", "배경", "논란", "해외 반응", "매체 이식"]
+KQ2_SECTIONS = [
+    "줄거리",
+    "등장인물",
+    "제작 과정",
+    "평가",
+    "흥행",
+    "영향",
+    "후속작",
+    "음악",
+    "배경",
+    "논란",
+    "해외 반응",
+    "매체 이식",
+]
 KQ2_AWARDS = ["가람 영상 대상", "솔뫼 문화상", "달내 국제 영화제", "별누리 예술상", "한빛 콘텐츠 대상", "새온 비평가상"]
 KQ2_PRIZES = ["작품상", "각본상", "신인상", "음악상", "특별상", "대상", "최우수상", "관객상"]
 KQ2_COMPANIES = ["스튜디오", "픽처스", "엔터테인먼트", "미디어", "필름", "출판"]
@@ -585,12 +753,21 @@ class _Doc:
     def heading(self, title: str, section: int, slug: str, level: int = 2) -> None:
         anchor = title.replace(" ", "_")
         enc = "".join(f".{b:02X}" for b in anchor.encode())
-        self.tag(f"<h{level}><span></span><span>", f'<h{level}><span id="{enc}"></span><span class="mw-headline" id="{anchor}">')
+        self.tag(
+            f"<h{level}><span></span><span>",
+            f'<h{level}><span id="{enc}"></span><span class="mw-headline" id="{anchor}">',
+        )
         self.both(title)
-        self.tag("</span><span><span>[</span><a>", '</span><span class="mw-editsection"><span class="mw-editsection-bracket">[</span>'
-                 f'<a href="/w/index.php?title={slug}&amp;action=edit&amp;section={section}" title="부분 편집: {title}">')
+        self.tag(
+            "</span><span><span>[</span><a>",
+            '</span><span class="mw-editsection"><span class="mw-editsection-bracket">[</span>'
+            f'<a href="/w/index.php?title={slug}&amp;action=edit&amp;section={section}" title="부분 편집: {title}">',
+        )
         self.both("편집")
-        self.tag(f"</a><span>]</span></span></h{level}>\n", f'</a><span class="mw-editsection-bracket">]</span></span></h{level}>\n')
+        self.tag(
+            f"</a><span>]</span></span></h{level}>\n",
+            f'</a><span class="mw-editsection-bracket">]</span></span></h{level}>\n',
+        )
 
 
 def _kq2_doc(rng: random.Random, enc: Pool, name: Namer, art: int) -> tuple[dict, list]:
@@ -606,7 +783,9 @@ def _kq2_doc(rng: random.Random, enc: Pool, name: Namer, art: int) -> tuple[dict
     cats = [f"{y}년 작품", f"대한민국의 {kind}", f"{genre} 작품"]
     target = rng.randint(4000, 9800)  # UTF-8 bytes of `context`
     d = _Doc()
-    d.tag(_HEAD_CTX.format(t=title), _HEAD_RAW.format(t=title, u=slug, script=_rlconf(title, 20_000_000 + art, art, cats)))
+    d.tag(
+        _HEAD_CTX.format(t=title), _HEAD_RAW.format(t=title, u=slug, script=_rlconf(title, 20_000_000 + art, art, cats))
+    )
     d.tag(_BODY_CTX.format(t=title), _BODY_RAW.format(t=title, u=slug))
     cands = {"p": [], "li": [], "td": []}
     # lead paragraph
@@ -622,11 +801,16 @@ def _kq2_doc(rng: random.Random, enc: Pool, name: Namer, art: int) -> tuple[dict
     # table of contents
     sections = rng.sample(KQ2_SECTIONS, 4) + ["수상", "스태프"]
     rng.shuffle(sections)
-    d.tag("<div><input><div><h2>목차</h2><span><label></label></span></div>\n<ul>\n",
-          '<div class="toc" id="toc"><input class="toctogglecheckbox" id="toctogglecheckbox" role="button" style="display:none" type="checkbox"/>'
-          '<div class="toctitle" dir="ltr" lang="ko"><h2>목차</h2><span class="toctogglespan"><label class="toctogglelabel" for="toctogglecheckbox"></label></span></div>\n<ul>\n')
+    d.tag(
+        "<div><input><div><h2>목차</h2><span><label></label></span></div>\n<ul>\n",
+        '<div class="toc" id="toc"><input class="toctogglecheckbox" id="toctogglecheckbox" role="button" style="display:none" type="checkbox"/>'
+        '<div class="toctitle" dir="ltr" lang="ko"><h2>목차</h2><span class="toctogglespan"><label class="toctogglelabel" for="toctogglecheckbox"></label></span></div>\n<ul>\n',
+    )
     for i, s in enumerate(sections, 1):
-        d.tag("<li><a><span>", f'<li class="toclevel-1 tocsection-{i}"><a href="#{s.replace(" ", "_")}"><span class="tocnumber">')
+        d.tag(
+            "<li><a><span>",
+            f'<li class="toclevel-1 tocsection-{i}"><a href="#{s.replace(" ", "_")}"><span class="tocnumber">',
+        )
         d.both(str(i))
         d.tag("</span> <span>", '</span> <span class="toctext">')
         d.both(s)
@@ -650,13 +834,26 @@ def _kq2_doc(rng: random.Random, enc: Pool, name: Namer, art: int) -> tuple[dict
             for ay in sorted(rng.sample(range(y, y + 6), rng.randint(2, 5))):
                 prize = f"{rng.choice(KQ2_AWARDS)} {rng.choice(KQ2_PRIZES)}"
                 d.tag("<li>", "<li>")
-                cands["li"].append((d.answer(prize, f"{ay}년 ", " 수상"), f"{base} {short}{'이' if _batchim(short) else '가'} {ay}년에 받은 상은?"))
+                cands["li"].append(
+                    (
+                        d.answer(prize, f"{ay}년 ", " 수상"),
+                        f"{base} {short}{'이' if _batchim(short) else '가'} {ay}년에 받은 상은?",
+                    )
+                )
                 d.tag("</li>\n", "</li>\n")
             d.tag("</ul>\n", "</ul>\n")
         elif s == budget_at:
             d.tag("<p>", "<p>")
-            cands["p"].append((d.answer(budget, f"{base} {short}의 총제작비는 약 ", f"이며, {rng.randint(2, 30)}개월에 걸쳐 완성되었다. "),
-                               f"{base} {short}의 총제작비는 얼마인가?"))
+            cands["p"].append(
+                (
+                    d.answer(
+                        budget,
+                        f"{base} {short}의 총제작비는 약 ",
+                        f"이며, {rng.randint(2, 30)}개월에 걸쳐 완성되었다. ",
+                    ),
+                    f"{base} {short}의 총제작비는 얼마인가?",
+                )
+            )
             d.both(enc.take(120) + "\n")
             d.tag("</p>\n", "</p>\n")
         else:
@@ -682,9 +879,11 @@ def _kq2_doc(rng: random.Random, enc: Pool, name: Namer, art: int) -> tuple[dict
                 d.both(enc.take(40))
                 d.tag("</li>\n", "</li>\n")
             d.tag("</ul>\n", "</ul>\n")
-    d.tag("<div><div><a>분류</a>: <ul>",
-          '<div class="catlinks" data-mw="interface" id="catlinks"><div class="mw-normal-catlinks" id="mw-normal-catlinks">'
-          '<a href="/wiki/%ED%8A%B9%EC%88%98:%EB%B6%84%EB%A5%98" title="특수:분류">분류</a>: <ul>')
+    d.tag(
+        "<div><div><a>분류</a>: <ul>",
+        '<div class="catlinks" data-mw="interface" id="catlinks"><div class="mw-normal-catlinks" id="mw-normal-catlinks">'
+        '<a href="/wiki/%ED%8A%B9%EC%88%98:%EB%B6%84%EB%A5%98" title="특수:분류">분류</a>: <ul>',
+    )
     for c in cats:
         d.tag("<li>", "<li>")
         d.link(c)
@@ -692,7 +891,12 @@ def _kq2_doc(rng: random.Random, enc: Pool, name: Namer, art: int) -> tuple[dict
     d.tag("</ul></div></div>\n", "</ul></div></div>\n")
     d.tag(_TAIL_CTX, _TAIL_RAW)
     picks = [rng.choice(cands["td"]), rng.choice(cands["li"]), *cands["p"][:2]]
-    doc = {"title": title, "url": f"https://ko.wikipedia.org/wiki/{title.replace(' ', '_')}", "context": "".join(d.c), "raw_html": "".join(d.r)}
+    doc = {
+        "title": title,
+        "url": f"https://ko.wikipedia.org/wiki/{title.replace(' ', '_')}",
+        "context": "".join(d.c),
+        "raw_html": "".join(d.r),
+    }
     return doc, picks
 
 
@@ -709,8 +913,13 @@ def gen_korquad2(out: Path, seed: int, docs: int) -> dict:
             qas = []
             for (text, cs, rs), question in picks:
                 qid += 1
-                qas.append({"answer": {"text": text, "html_answer_start": rs, "html_answer_text": text, "answer_start": cs},
-                            "question": question, "id": str(qid)})
+                qas.append(
+                    {
+                        "answer": {"text": text, "html_answer_start": rs, "html_answer_text": text, "answer_start": cs},
+                        "question": question,
+                        "id": str(qid),
+                    }
+                )
             doc["qas"] = qas
             data.append(doc)
         path = out / "korquad2" / f"korquad2.1_train_{i:02d}.json"
@@ -763,7 +972,9 @@ def main(argv: list[str] | None = None) -> int:
     dt = time.perf_counter() - t
     for k, s in exp["sources"].items():
         print(f"{k:9s} {s['input_rows']:>9,} {s['unit']:13s} -> {s['records']:>9,} records  {s['bytes'] / 1e6:9.1f} MB")
-    print(f"total     {exp['total_records']:>9,} records  {exp['total_bytes'] / 1e6:.1f} MB  in {dt:.1f}s -> {args.out_dir / 'expected.json'}")
+    print(
+        f"total     {exp['total_records']:>9,} records  {exp['total_bytes'] / 1e6:.1f} MB  in {dt:.1f}s -> {args.out_dir / 'expected.json'}"
+    )
     return 0
 
 

@@ -28,13 +28,22 @@ def make_models(tmp: Path, hidden: int, layers: int) -> dict:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from llmsweep.models.tokenizer import train_tokenizer
     from llmsweep.config import SAMPLES_DIR
+    from llmsweep.models.tokenizer import train_tokenizer
 
     tok = train_tokenizer([str(SAMPLES_DIR / "dolly_ko.jsonl")], 2048)
-    config = AutoConfig.for_model("mistral", vocab_size=len(tok), hidden_size=hidden, intermediate_size=4 * hidden,
-                                  num_hidden_layers=layers, num_attention_heads=8, num_key_value_heads=4,
-                                  bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    config = AutoConfig.for_model(
+        "mistral",
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=4 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=8,
+        num_key_value_heads=4,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     torch.manual_seed(0)
     base = AutoModelForCausalLM.from_config(config)
     paths = {}
@@ -71,12 +80,27 @@ def main() -> None:
         paths, n_params = make_models(tmp, args.hidden, args.layers)
         register_configs()
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("merge", overrides=[
-                "merge=dare_ties", f"merge.models=[{paths['a']},{paths['b']}]", f"merge.base_model={paths['base']}",
-                "merge.weights=[0.6,0.4]", "merge.densities=[0.5,0.7]", f"cache_dir={tmp / 'cache'}", "tracking=none"])
-        doc = {"merge_method": "dare_ties", "base_model": str(paths["base"]), "dtype": "float32",
-               "models": [{"model": str(paths["a"]), "parameters": {"weight": 0.6, "density": 0.5}},
-                          {"model": str(paths["b"]), "parameters": {"weight": 0.4, "density": 0.7}}]}
+            cfg = compose(
+                "merge",
+                overrides=[
+                    "merge=dare_ties",
+                    f"merge.models=[{paths['a']},{paths['b']}]",
+                    f"merge.base_model={paths['base']}",
+                    "merge.weights=[0.6,0.4]",
+                    "merge.densities=[0.5,0.7]",
+                    f"cache_dir={tmp / 'cache'}",
+                    "tracking=none",
+                ],
+            )
+        doc = {
+            "merge_method": "dare_ties",
+            "base_model": str(paths["base"]),
+            "dtype": "float32",
+            "models": [
+                {"model": str(paths["a"]), "parameters": {"weight": 0.6, "density": 0.5}},
+                {"model": str(paths["b"]), "parameters": {"weight": 0.4, "density": 0.7}},
+            ],
+        }
 
         checks = []
 
@@ -87,7 +111,11 @@ def main() -> None:
 
         def direct(out: Path) -> float:
             t = time.perf_counter()
-            run_merge(MergeConfiguration.model_validate(doc), str(out), MergeOptions(random_seed=cfg.seed, quiet=True, device="cpu"))
+            run_merge(
+                MergeConfiguration.model_validate(doc),
+                str(out),
+                MergeOptions(random_seed=cfg.seed, quiet=True, device="cpu"),
+            )
             return time.perf_counter() - t
 
         ours(tmp / "warm_ours")
@@ -97,11 +125,15 @@ def main() -> None:
             t_ours.append(ours(tmp / f"ours{r}"))
             t_direct.append(direct(tmp / f"direct{r}"))
         mo, md = statistics.median(t_ours), statistics.median(t_direct)
-        print(f"model: Mistral hidden={args.hidden} layers={args.layers}, {n_params / 1e6:.1f} M params; dare_ties of 2 models + base; {args.rounds} rounds")
+        print(
+            f"model: Mistral hidden={args.hidden} layers={args.layers}, {n_params / 1e6:.1f} M params; dare_ties of 2 models + base; {args.rounds} rounds"
+        )
         print(f"merge.py merge (llmsweep.merging.merge.merge): median {mo:.3f} s  {[round(x, 3) for x in t_ours]}")
         print(f"mergekit run_merge directly:                    median {md:.3f} s  {[round(x, 3) for x in t_direct]}")
         print(f"  of which llmsweep's validation + input checks: median {statistics.median(checks[1:]):.3f} s")
-        print(f"ratio llmsweep / direct: median {mo / md:.3f}, best-of-{args.rounds} {min(t_ours) / min(t_direct):.3f}  (goal <= 1.1)")
+        print(
+            f"ratio llmsweep / direct: median {mo / md:.3f}, best-of-{args.rounds} {min(t_ours) / min(t_direct):.3f}  (goal <= 1.1)"
+        )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ def domains(tmp: Path, n_sel: int, n_test: int) -> dict:
     out, sel, test = {}, [], []
     for name, rs in parts.items():
         rng.shuffle(rs)
-        s, t, tr = rs[:n_sel], rs[n_sel:n_sel + n_test], rs[n_sel + n_test:]
+        s, t, tr = rs[:n_sel], rs[n_sel : n_sel + n_test], rs[n_sel + n_test :]
         out[name] = write_split(tmp / name, tr, s)
         out[f"{name}_test"] = write_split(tmp / f"{name}_test", tr, t)
         sel += s
@@ -61,7 +61,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--steps", type=int, default=60, help="training steps of each expert")
-    ap.add_argument("--method", default="dare_ties", help="merge method searched (its weights, and densities where it has them)")
+    ap.add_argument(
+        "--method", default="dare_ties", help="merge method searched (its weights, and densities where it has them)"
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
 
@@ -73,30 +75,67 @@ def main() -> None:
         experts = {}
         for dom in ("qa", "chat"):
             experts[dom] = tmp / f"expert_{dom}"
-            cli("train.py", "model=mistral", "method=lora", f"data.path={data[dom]}", f"trainer.max_steps={args.steps}",
-                "trainer.eval_steps=1000", *common, f"hydra.run.dir={experts[dom]}")
+            cli(
+                "train.py",
+                "model=mistral",
+                "method=lora",
+                f"data.path={data[dom]}",
+                f"trainer.max_steps={args.steps}",
+                "trainer.eval_steps=1000",
+                *common,
+                f"hydra.run.dir={experts[dom]}",
+            )
         models = f"merge.models=[{experts['qa']},{experts['chat']}]"
-        evals = [f"data.path={data['mix']}", f"+eval.sets.test={{path: {data['mix_test']}}}",
-                 f"+eval.sets.qa_test={{path: {data['qa_test']}}}", f"+eval.sets.chat_test={{path: {data['chat_test']}}}"]
+        evals = [
+            f"data.path={data['mix']}",
+            f"+eval.sets.test={{path: {data['mix_test']}}}",
+            f"+eval.sets.qa_test={{path: {data['qa_test']}}}",
+            f"+eval.sets.chat_test={{path: {data['chat_test']}}}",
+        ]
 
         uniform = tmp / "uniform"
-        cli("merge.py", f"merge={args.method}", models, "merge.weights=[0.5,0.5]", *evals, *common, f"hydra.run.dir={uniform}")
+        cli(
+            "merge.py",
+            f"merge={args.method}",
+            models,
+            "merge.weights=[0.5,0.5]",
+            *evals,
+            *common,
+            f"hydra.run.dir={uniform}",
+        )
         u = json.loads((uniform / "metrics.json").read_text())
 
         db = f"sqlite:///{tmp / 'optuna.db'}"
-        cli("merge.py", "-m", "+sweeps=merge_weights", f"merge={args.method}", models, *evals, *common,
-            f"hydra.sweeper.n_trials={args.trials}", f"hydra.sweeper.storage={db}", "hydra.sweeper.study_name=bench",
-            "hydra.sweeper.plots=false", f"hydra.sweep.dir={tmp / 'search'}")
+        cli(
+            "merge.py",
+            "-m",
+            "+sweeps=merge_weights",
+            f"merge={args.method}",
+            models,
+            *evals,
+            *common,
+            f"hydra.sweeper.n_trials={args.trials}",
+            f"hydra.sweeper.storage={db}",
+            "hydra.sweeper.study_name=bench",
+            "hydra.sweeper.plots=false",
+            f"hydra.sweep.dir={tmp / 'search'}",
+        )
         study = optuna.load_study(study_name="bench", storage=db)
         best = study.best_trial
         b = json.loads((Path(best.user_attrs["run_dir"]) / "metrics.json").read_text())
 
-        print(f"experts: LoRA on the tiny Mistral, {args.steps} steps each on QA rows / chat rows; merge={args.method}; "
-              f"{len(study.trials)} trials; wall {time.perf_counter() - t0:.0f} s")
+        print(
+            f"experts: LoRA on the tiny Mistral, {args.steps} steps each on QA rows / chat rows; merge={args.method}; "
+            f"{len(study.trials)} trials; wall {time.perf_counter() - t0:.0f} s"
+        )
         print("best params: " + ", ".join(f"{k}={v:.3f}" for k, v in best.params.items()))
         print(f"{'eval loss':<28}{'uniform (0.5, 0.5)':>20}{'searched':>12}{'ratio':>8}")
-        for key, label in (("eval_loss", "mixed selection (searched)"), ("eval_test_loss", "mixed test (held out)"),
-                           ("eval_qa_test_loss", "  QA test"), ("eval_chat_test_loss", "  chat test")):
+        for key, label in (
+            ("eval_loss", "mixed selection (searched)"),
+            ("eval_test_loss", "mixed test (held out)"),
+            ("eval_qa_test_loss", "  QA test"),
+            ("eval_chat_test_loss", "  chat test"),
+        ):
             print(f"{label:<28}{u[key]:>20.4f}{b[key]:>12.4f}{b[key] / u[key]:>8.3f}")
 
 

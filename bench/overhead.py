@@ -31,7 +31,6 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from omegaconf import OmegaConf  # noqa: E402
 
 from llmsweep.config import register_configs  # noqa: E402
-
 from llmsweep.paths import CONF_DIR  # noqa: E402
 
 
@@ -68,7 +67,12 @@ def bare_trl_run(cfg, base: str, out: Path) -> None:
     rows = [json.loads(line) for line in open(cfg.data.path, encoding="utf-8")]
     examples = [
         {
-            "prompt": [{"role": "user", "content": f"{r['context']}\n\n{r['instruction']}" if r["context"] else r["instruction"]}],
+            "prompt": [
+                {
+                    "role": "user",
+                    "content": f"{r['context']}\n\n{r['instruction']}" if r["context"] else r["instruction"],
+                }
+            ],
             "completion": [{"role": "assistant", "content": r["response"]}],
         }
         for r in rows
@@ -105,7 +109,9 @@ def spread(xs: list[float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=7, help="timed pairs (one run of each side, order alternating)")
-    ap.add_argument("overrides", nargs="*", default=["model=mistral", "method=lora"], help="Hydra overrides for both sides")
+    ap.add_argument(
+        "overrides", nargs="*", default=["model=mistral", "method=lora"], help="Hydra overrides for both sides"
+    )
     a = ap.parse_args()
 
     register_configs()
@@ -118,23 +124,30 @@ def main() -> None:
     cpus: dict[str, list[float]] = {"llmsweep": [], "bare trl": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(a.rounds + 1):  # round 0 warms both sides up and is not counted
-            sides = {"llmsweep": lambda i=i: llmsweep_run(cfg, Path(tmp) / f"ours{i}"),
-                     "bare trl": lambda i=i: bare_trl_run(cfg, base, Path(tmp) / f"bare{i}")}
+            sides = {
+                "llmsweep": lambda i=i: llmsweep_run(cfg, Path(tmp) / f"ours{i}"),
+                "bare trl": lambda i=i: bare_trl_run(cfg, base, Path(tmp) / f"bare{i}"),
+            }
             order = list(sides) if i % 2 == 0 else list(sides)[::-1]  # AB, BA, AB, ...: drift hits both alike
             got = {name: timed(sides[name]) for name in order}
             if i:
                 for name, (w, c) in got.items():
                     wall[name].append(w)
                     cpus[name].append(c)
-            print(f"pair {i}{' (warm-up)' if not i else ''}, {' then '.join(order)}: "
-                  + ", ".join(f"{n} {got[n][0]:.2f} s wall / {got[n][1]:.2f} s CPU" for n in sides)
-                  + f", ratio {got['llmsweep'][0] / got['bare trl'][0]:.3f}", flush=True)
+            print(
+                f"pair {i}{' (warm-up)' if not i else ''}, {' then '.join(order)}: "
+                + ", ".join(f"{n} {got[n][0]:.2f} s wall / {got[n][1]:.2f} s CPU" for n in sides)
+                + f", ratio {got['llmsweep'][0] / got['bare trl'][0]:.3f}",
+                flush=True,
+            )
     pairs = [o / b for o, b in zip(wall["llmsweep"], wall["bare trl"], strict=True)]
     cpu_pairs = [o / b for o, b in zip(cpus["llmsweep"], cpus["bare trl"], strict=True)]
     print(f"per-pair wall ratios (llmsweep / bare trl), {len(pairs)} pairs: {spread(pairs)}")
     print(f"per-pair CPU ratios: {spread(cpu_pairs)}")
-    print(f"fastest run of each side: llmsweep {min(wall['llmsweep']):.2f} s, bare trl {min(wall['bare trl']):.2f} s "
-          f"-> {min(wall['llmsweep']) / min(wall['bare trl']):.3f}")
+    print(
+        f"fastest run of each side: llmsweep {min(wall['llmsweep']):.2f} s, bare trl {min(wall['bare trl']):.2f} s "
+        f"-> {min(wall['llmsweep']) / min(wall['bare trl']):.3f}"
+    )
     print(f"overhead ratio (median of per-pair wall ratios): {statistics.median(pairs):.3f}  (goal <= 1.05)")
 
 

@@ -30,8 +30,9 @@ def compose_cfg(model: str, scale: str, overrides: list[str]):
 
     register_configs()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return compose("train", overrides=[f"model={model}", f"scale={scale}", "method=lora", "tracking=none",
-                                           *overrides])
+        return compose(
+            "train", overrides=[f"model={model}", f"scale={scale}", "method=lora", "tracking=none", *overrides]
+        )
 
 
 class Counting:
@@ -51,12 +52,22 @@ def one(model: str, scale: str, packing: bool, a) -> dict:
     from llmsweep.models.build import load_model_and_tokenizer
     from llmsweep.training.trainer import build_trainer
 
-    cfg = compose_cfg(model, scale, [
-        f"method.args.packing={packing}", "method.args.eval_packing=null", f"method.args.max_length={a.max_length}",
-        f"trainer.max_steps={a.steps}", f"trainer.per_device_train_batch_size={a.batch}",
-        f"trainer.per_device_eval_batch_size={a.eval_rows}", f"data.eval_size={a.eval_rows}",
-        "trainer.eval_strategy=no", "trainer.eval_on_start=false", "trainer.logging_steps=1",
-    ])
+    cfg = compose_cfg(
+        model,
+        scale,
+        [
+            f"method.args.packing={packing}",
+            "method.args.eval_packing=null",
+            f"method.args.max_length={a.max_length}",
+            f"trainer.max_steps={a.steps}",
+            f"trainer.per_device_train_batch_size={a.batch}",
+            f"trainer.per_device_eval_batch_size={a.eval_rows}",
+            f"data.eval_size={a.eval_rows}",
+            "trainer.eval_strategy=no",
+            "trainer.eval_on_start=false",
+            "trainer.logging_steps=1",
+        ],
+    )
     train_ds, eval_ds = load_splits(cfg.data, "sft")
     m, tok, _ = load_model_and_tokenizer(cfg)
     with tempfile.TemporaryDirectory() as out:
@@ -86,13 +97,17 @@ def main() -> None:
 
     runs = {packing: one(a.model, a.scale, packing, a) for packing in (False, True)}
     for packing, r in runs.items():
-        print(f"packing={packing!s:5}: {r['tokens']} tokens in {a.steps} steps, {r['wall']:.1f} s, "
-              f"{r['tokens'] / r['wall']:.0f} tokens/s; base eval loss {r['first_eval']:.5f}, "
-              f"after training {r['last_eval']:.4f}; train losses {[round(x, 3) for x in r['train_losses']]}")
+        print(
+            f"packing={packing!s:5}: {r['tokens']} tokens in {a.steps} steps, {r['wall']:.1f} s, "
+            f"{r['tokens'] / r['wall']:.0f} tokens/s; base eval loss {r['first_eval']:.5f}, "
+            f"after training {r['last_eval']:.4f}; train losses {[round(x, 3) for x in r['train_losses']]}"
+        )
     plain, packed = runs[False], runs[True]
-    print(f"model={a.model} scale={a.scale}, {a.steps} steps x {a.batch} rows, max_length {a.max_length}: packing "
-          f"gives {(packed['tokens'] / packed['wall']) / (plain['tokens'] / plain['wall']):.2f}x tokens/s; "
-          f"base eval loss packed - padded = {packed['first_eval'] - plain['first_eval']:+.1e}")
+    print(
+        f"model={a.model} scale={a.scale}, {a.steps} steps x {a.batch} rows, max_length {a.max_length}: packing "
+        f"gives {(packed['tokens'] / packed['wall']) / (plain['tokens'] / plain['wall']):.2f}x tokens/s; "
+        f"base eval loss packed - padded = {packed['first_eval'] - plain['first_eval']:+.1e}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,16 @@ def tiny_run(out: Path) -> Path:
 
     register_configs()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=["model=mistral", "method=lora", "tracking=none", "trainer.max_steps=10", "generate.num_prompts=1"])
+        cfg = compose(
+            "train",
+            overrides=[
+                "model=mistral",
+                "method=lora",
+                "tracking=none",
+                "trainer.max_steps=10",
+                "generate.num_prompts=1",
+            ],
+        )
     run(cfg, Job(out, "bench-serve", (), None))
     return out
 
@@ -55,8 +64,15 @@ def prompts(n: int) -> list[list[dict]]:
 
 def start_server(run_dir: Path, port: int, threads: int | None, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "LLMSWEEP_API_TOKEN"}
-    argv = [sys.executable, "serve.py", f"run_dir={run_dir}", f"port={port}", "model_name=bench", "log_level=warning",
-            f"engine.threads={threads or 'null'}"]
+    argv = [
+        sys.executable,
+        "serve.py",
+        f"run_dir={run_dir}",
+        f"port={port}",
+        "model_name=bench",
+        "log_level=warning",
+        f"engine.threads={threads or 'null'}",
+    ]
     with open(log, "wb") as f:
         proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300
@@ -77,9 +93,12 @@ async def load(base_url: str, batch: list[list[dict]], max_tokens: int) -> tuple
     import openai
 
     async with openai.AsyncOpenAI(base_url=base_url, api_key="none", max_retries=0, timeout=600) as client:
+
         async def one(messages):
             t = time.perf_counter()
-            r = await client.chat.completions.create(model="bench", messages=messages, temperature=0, max_tokens=max_tokens)
+            r = await client.chat.completions.create(
+                model="bench", messages=messages, temperature=0, max_tokens=max_tokens
+            )
             return time.perf_counter() - t, r.choices[0].message.content, r.usage.completion_tokens
 
         await one(batch[0])  # warm-up, not timed
@@ -128,12 +147,18 @@ def main() -> None:
 
     same = sum(s == c.text for s, c in zip(served, local))
 
-    print(f"server: {a.requests} concurrent requests, max_tokens={a.max_tokens}, {tokens} completion tokens, "
-          f"torch threads {a.threads or 'default'}")
-    print(f"  latency p50 {percentile(latencies, 50):.3f} s, p95 {percentile(latencies, 95):.3f} s, max {max(latencies):.3f} s")
+    print(
+        f"server: {a.requests} concurrent requests, max_tokens={a.max_tokens}, {tokens} completion tokens, "
+        f"torch threads {a.threads or 'default'}"
+    )
+    print(
+        f"  latency p50 {percentile(latencies, 50):.3f} s, p95 {percentile(latencies, 95):.3f} s, max {max(latencies):.3f} s"
+    )
     print(f"  wall {wall:.2f} s: {a.requests / wall:.1f} requests/s, {tokens / wall:.0f} tokens/s")
-    print(f"in-process, sequential (baseline): wall {base_wall:.2f} s: {a.requests / base_wall:.1f} requests/s, "
-          f"{sum(c.completion_tokens for c in local) / base_wall:.0f} tokens/s")
+    print(
+        f"in-process, sequential (baseline): wall {base_wall:.2f} s: {a.requests / base_wall:.1f} requests/s, "
+        f"{sum(c.completion_tokens for c in local) / base_wall:.0f} tokens/s"
+    )
     print(f"answers identical to in-process: {same}/{a.requests}")
     print(f"wall ratio (server / in-process): {wall / base_wall:.3f}")
 

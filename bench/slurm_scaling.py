@@ -25,8 +25,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 def sweep(out: Path, trials: int, steps: int, env: dict, *extra: str) -> float:
     seeds = ",".join(str(i) for i in range(trials))
-    argv = [sys.executable, "train.py", "-m", f"seed={seeds}", f"trainer.max_steps={steps}", "generate.num_prompts=2",
-            "tracking=none", f"hydra.sweep.dir={out}", *extra]
+    argv = [
+        sys.executable,
+        "train.py",
+        "-m",
+        f"seed={seeds}",
+        f"trainer.max_steps={steps}",
+        "generate.num_prompts=2",
+        "tracking=none",
+        f"hydra.sweep.dir={out}",
+        *extra,
+    ]
     t = time.perf_counter()
     proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -46,14 +55,31 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="llmsweep-bench-") as tmp:
         tmp = Path(tmp)
         # warm the tiny-base cache so neither side pays for building it
-        subprocess.run([sys.executable, "train.py", "trainer.max_steps=1", "generate.num_prompts=1", "tracking=none",
-                        f"hydra.run.dir={tmp / 'warm'}"], cwd=REPO, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "train.py",
+                "trainer.max_steps=1",
+                "generate.num_prompts=1",
+                "tracking=none",
+                f"hydra.run.dir={tmp / 'warm'}",
+            ],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         seq = sweep(tmp / "seq", a.trials, a.steps, env)
         state = tmp / "cluster"
         subprocess.run([str(REPO / "slurm/local/up.sh"), str(state)], check=True, capture_output=True)
         try:
-            cl = sweep(tmp / "slurm", a.trials, a.steps, {**env, "SLURM_CONF": str(state / "etc/slurm.conf")},
-                       "hydra/launcher=slurm_local")
+            cl = sweep(
+                tmp / "slurm",
+                a.trials,
+                a.steps,
+                {**env, "SLURM_CONF": str(state / "etc/slurm.conf")},
+                "hydra/launcher=slurm_local",
+            )
         finally:
             subprocess.run([str(REPO / "slurm/local/down.sh"), str(state)], capture_output=True)
     print(f"{a.trials} trials x {a.steps} steps, one torch thread each, on {os.cpu_count()} cores")

@@ -73,11 +73,21 @@ class SleepLauncher:
 def run_async(trials: int, workers: int, tmp: Path, workload: str) -> tuple[float, float]:
     from llmsweep.sweeping.driver import run_sweep
 
-    conf = OmegaConf.create({
-        "n_trials": trials, "n_workers": workers, "study_name": "async", "storage": f"sqlite:///{tmp}/async-{workload}.db",
-        "direction": "minimize", "objective": None, "max_retries": 1, "plots": False,
-        "sampler": {"name": "random", "seed": 0, "kwargs": {}}, "pruner": {"name": "none", "kwargs": {}}, "heartbeat_s": 10,
-    })
+    conf = OmegaConf.create(
+        {
+            "n_trials": trials,
+            "n_workers": workers,
+            "study_name": "async",
+            "storage": f"sqlite:///{tmp}/async-{workload}.db",
+            "direction": "minimize",
+            "objective": None,
+            "max_retries": 1,
+            "plots": False,
+            "sampler": {"name": "random", "seed": 0, "kwargs": {}},
+            "pruner": {"name": "none", "kwargs": {}},
+            "heartbeat_s": 10,
+        }
+    )
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp / f"async-{workload}")}, "job": {"name": "bench"}}})
     launcher = SleepLauncher(workload)
     t = time.perf_counter()
@@ -90,13 +100,17 @@ def run_batches(trials: int, workers: int, tmp: Path, workload: str) -> tuple[fl
 
     launcher = SleepLauncher(workload)
     t = time.perf_counter()  # both sides are timed from creating their study (run_sweep creates its own)
-    study = optuna.create_study(storage=f"sqlite:///{tmp}/batch-{workload}.db", sampler=optuna.samplers.RandomSampler(seed=0))
+    study = optuna.create_study(
+        storage=f"sqlite:///{tmp}/batch-{workload}.db", sampler=optuna.samplers.RandomSampler(seed=0)
+    )
     space = {"x": FloatDistribution(0.0, 1.0), "y": CategoricalDistribution([0, 1, 2, 3])}
     with ThreadPoolExecutor(workers) as pool:
         done = 0
         while done < trials:
             batch = [study.ask(space) for _ in range(min(workers, trials - done))]
-            rets = list(pool.map(lambda tr: launcher.launch([[f"x={tr.params['x']!r}", f"y={tr.params['y']}"]], 0)[0], batch))
+            rets = list(
+                pool.map(lambda tr: launcher.launch([[f"x={tr.params['x']!r}", f"y={tr.params['y']}"]], 0)[0], batch)
+            )
             for tr, ret in zip(batch, rets):
                 study.tell(tr, ret.return_value)
             done += len(batch)
@@ -105,7 +119,9 @@ def run_batches(trials: int, workers: int, tmp: Path, workload: str) -> tuple[fl
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--trials", type=int, default=64, help="more trials amortize the unavoidable idle tail of the last one")
+    ap.add_argument(
+        "--trials", type=int, default=64, help="more trials amortize the unavoidable idle tail of the last one"
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--workload", choices=[*WORKLOADS, "both"], default="both")
     a = ap.parse_args()

@@ -35,8 +35,9 @@ def measure(model: str, scale: str, threads: int, new_tokens: int, seq_len: int)
 
     register_configs()
     with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"model={model}", f"scale={scale}", "method=full",
-                                          f"threads={threads or 'null'}"])
+        cfg = compose(
+            "train", overrides=[f"model={model}", f"scale={scale}", "method=full", f"threads={threads or 'null'}"]
+        )
     m, tok, _ = load_model_and_tokenizer(cfg)
     prompt = [[{"role": "user", "content": "Write a short story about a lighthouse keeper."}]]
     generate_answers(m, tok, prompt, 2)  # warm-up
@@ -79,8 +80,20 @@ def main() -> None:
     try:
         for _ in range(a.repeats):
             for threads in results:  # 0: torch's default
-                argv = [sys.executable, __file__, "--model", a.model, "--scale", a.scale, "--new-tokens",
-                        str(a.new_tokens), "--seq-len", str(a.seq_len), "--_child", str(threads)]
+                argv = [
+                    sys.executable,
+                    __file__,
+                    "--model",
+                    a.model,
+                    "--scale",
+                    a.scale,
+                    "--new-tokens",
+                    str(a.new_tokens),
+                    "--seq-len",
+                    str(a.seq_len),
+                    "--_child",
+                    str(threads),
+                ]
                 out = subprocess.run(argv, env=env, capture_output=True, text=True, check=True).stdout
                 results[threads].append(json.loads(out.strip().splitlines()[-1]))
                 loads.append(os.getloadavg()[0])
@@ -92,12 +105,18 @@ def main() -> None:
         return statistics.median(r[key] for r in results[threads])
 
     default = results[0][0]["threads"]
-    print(f"model={a.model} scale={a.scale}, {os.cpu_count()} cores, load average {min(loads):.1f}-{max(loads):.1f}"
-          f" during the runs (+{a.busy} spinning), medians of {a.repeats}")
-    for key, what in (("generate_s", f"greedy generation of {a.new_tokens} tokens"),
-                      ("train_step_s", f"forward + backward, 4 x {a.seq_len} tokens")):
-        print(f"  {what}: torch default ({default} threads) {med(0, key):.2f} s, 1 thread {med(1, key):.2f} s, "
-              f"1 thread is {med(0, key) / med(1, key):.1f}x faster")
+    print(
+        f"model={a.model} scale={a.scale}, {os.cpu_count()} cores, load average {min(loads):.1f}-{max(loads):.1f}"
+        f" during the runs (+{a.busy} spinning), medians of {a.repeats}"
+    )
+    for key, what in (
+        ("generate_s", f"greedy generation of {a.new_tokens} tokens"),
+        ("train_step_s", f"forward + backward, 4 x {a.seq_len} tokens"),
+    ):
+        print(
+            f"  {what}: torch default ({default} threads) {med(0, key):.2f} s, 1 thread {med(1, key):.2f} s, "
+            f"1 thread is {med(0, key) / med(1, key):.1f}x faster"
+        )
 
 
 if __name__ == "__main__":

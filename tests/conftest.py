@@ -11,6 +11,7 @@ import pytest
 
 from helpers import REPO, require, run_cli
 
+
 @pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory):
     """The session's model cache: LLMSWEEP_CACHE_DIR when set (.ci/run points it at a fresh, empty dir), else a
@@ -31,7 +32,11 @@ def postgres_url():
 
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
-        require("PostgreSQL", "LLMSWEEP_REQUIRE_POSTGRES", "no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)")
+        require(
+            "PostgreSQL",
+            "LLMSWEEP_REQUIRE_POSTGRES",
+            "no /usr/lib/postgresql/*/bin/initdb (apt-get install postgresql)",
+        )
     bindir = Path(bins[-1]).parent
     as_user = []
     if os.geteuid() == 0:  # the server refuses to run as root
@@ -40,7 +45,9 @@ def postgres_url():
         as_user = ["runuser", "-u", "postgres", "--"]
     import tempfile
 
-    top = Path(tempfile.mkdtemp(prefix="llmsweep-pg-"))  # not under pytest's root-only tmp dir: the server user must reach it
+    top = Path(
+        tempfile.mkdtemp(prefix="llmsweep-pg-")
+    )  # not under pytest's root-only tmp dir: the server user must reach it
     data = top / "data"
     top.chmod(0o777)
     if as_user:
@@ -48,13 +55,23 @@ def postgres_url():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
     opts = f"-p {port} -k {data} -h 127.0.0.1"
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(data / "log"), "-w", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(data / "log"), "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True
+        )
         shutil.rmtree(top, ignore_errors=True)
 
 
@@ -65,10 +82,18 @@ def slurm_cluster():
     import tempfile
 
     path = f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin"
-    missing = [b for b in ("munged", "slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "mariadbd") if not shutil.which(b, path=path)]
+    missing = [
+        b
+        for b in ("munged", "slurmctld", "slurmd", "slurmdbd", "sbatch", "sacct", "mariadbd")
+        if not shutil.which(b, path=path)
+    ]
     if missing:
-        require("SLURM", "LLMSWEEP_REQUIRE_SLURM", f"{', '.join(missing)} not installed "
-                "(apt-get install munge slurm-wlm slurmctld slurmd slurm-client slurmdbd mariadb-server)")
+        require(
+            "SLURM",
+            "LLMSWEEP_REQUIRE_SLURM",
+            f"{', '.join(missing)} not installed "
+            "(apt-get install munge slurm-wlm slurmctld slurmd slurm-client slurmdbd mariadb-server)",
+        )
     if os.geteuid() != 0:
         require("SLURM", "LLMSWEEP_REQUIRE_SLURM", "slurm/local/up.sh needs root")
     state = Path(tempfile.mkdtemp(prefix="llmsweep-slurm-"))
@@ -86,5 +111,13 @@ def slurm_cluster():
 def tiny_chat_run(cache_dir, tmp_path_factory) -> Path:
     """A tiny LoRA SFT run dir (Mistral architecture, 10 steps, no tracking): something to serve or judge."""
     run_dir = tmp_path_factory.mktemp("chat-run") / "run"
-    run_cli(cache_dir, "model=mistral", "method=lora", "tracking=none", "trainer.max_steps=10", "generate.num_prompts=1", out=run_dir)
+    run_cli(
+        cache_dir,
+        "model=mistral",
+        "method=lora",
+        "tracking=none",
+        "trainer.max_steps=10",
+        "generate.num_prompts=1",
+        out=run_dir,
+    )
     return run_dir

@@ -28,15 +28,26 @@ def cli_env(cache_dir: Path, **extra: str) -> dict:
     return env
 
 
-def run_cli(cache_dir: Path, *args: str, out: Path | None = None, env: dict | None = None, check: bool = True, timeout: int = 600):
+def run_cli(
+    cache_dir: Path,
+    *args: str,
+    out: Path | None = None,
+    env: dict | None = None,
+    check: bool = True,
+    timeout: int = 600,
+):
     """`python train.py ARGS` from the repo root; with `out`, the run (or sweep) dir is pinned there."""
     argv = [sys.executable, "train.py", *args]
     if out is not None:
         key = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
         argv.append(f"{key}={out}")
-    proc = subprocess.run(argv, cwd=REPO, env=env or cli_env(cache_dir), capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        argv, cwd=REPO, env=env or cli_env(cache_dir), capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-6000:]}")
+        raise AssertionError(
+            f"{' '.join(argv)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-6000:]}"
+        )
     return proc
 
 
@@ -87,7 +98,9 @@ class ChatServer:
 
 
 @contextmanager
-def chat_server(run_dir: Path, *overrides: str, token: str | None = None, env: dict | None = None, startup_timeout: float = 180):
+def chat_server(
+    run_dir: Path, *overrides: str, token: str | None = None, env: dict | None = None, startup_timeout: float = 180
+):
     """`python serve.py run_dir=RUN` on a free loopback port for the duration of the block (a real
     uvicorn server in a subprocess). Reusable as a judge backend: `judge.base_url=server.base_url`."""
     import tempfile
@@ -102,7 +115,14 @@ def chat_server(run_dir: Path, *overrides: str, token: str | None = None, env: d
     log = Path(tempfile.mkstemp(prefix="llmsweep-serve-", suffix=".log")[1])
     named = [o.split("=", 1)[1] for o in overrides if o.startswith("model_name=")]
     model = named[-1] if named else "tiny-chat"
-    argv = [sys.executable, "serve.py", f"run_dir={run_dir}", f"port={port}", *([] if named else [f"model_name={model}"]), *overrides]
+    argv = [
+        sys.executable,
+        "serve.py",
+        f"run_dir={run_dir}",
+        f"port={port}",
+        *([] if named else [f"model_name={model}"]),
+        *overrides,
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -110,13 +130,17 @@ def chat_server(run_dir: Path, *overrides: str, token: str | None = None, env: d
         deadline = time.monotonic() + startup_timeout
         while True:
             if proc.poll() is not None:
-                raise AssertionError(f"{' '.join(argv)} exited {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
+                raise AssertionError(
+                    f"{' '.join(argv)} exited {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}"
+                )
             try:
                 with urllib.request.urlopen(f"{base}/health", timeout=2):
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"serve.py did not answer /health in {startup_timeout}s:\n{log.read_text(errors='replace')[-4000:]}")
+                    raise AssertionError(
+                        f"serve.py did not answer /health in {startup_timeout}s:\n{log.read_text(errors='replace')[-4000:]}"
+                    ) from None
                 time.sleep(0.25)
         yield ChatServer(f"{base}/v1", model, token, log, proc)
     finally:
@@ -137,9 +161,15 @@ def slurm_env(conf: Path) -> dict:
 
 def sacct_nodes(conf: Path, job: str, tasks: int) -> set[str]:
     """Nodes of the job's array tasks as accounting recorded them (slurmdbd lags the jobs by a moment)."""
+
     def records():
-        out = subprocess.run(["sacct", "-j", job, "-X", "-n", "-P", "-o", "JobID,NodeList"], env=slurm_env(conf),
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["sacct", "-j", job, "-X", "-n", "-P", "-o", "JobID,NodeList"],
+            env=slurm_env(conf),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         rows = [line.split("|") for line in out.splitlines() if "_" in line.split("|")[0]]
         return rows if len(rows) == tasks else None
 
@@ -147,7 +177,9 @@ def sacct_nodes(conf: Path, job: str, tasks: int) -> set[str]:
 
 
 def running_jobs(conf: Path) -> list[str]:
-    out = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i"], env=slurm_env(conf), capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["squeue", "-h", "-t", "RUNNING", "-o", "%i"], env=slurm_env(conf), capture_output=True, text=True
+    ).stdout
     return out.split()
 
 

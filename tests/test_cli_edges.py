@@ -18,8 +18,15 @@ from llmsweep.errors import UserError
 from llmsweep.merging.config import MergeRunConf
 
 # a tiny run that is quick even on a fresh cache: no pretraining of the tiny base, 2 steps, no judge, no W&B
-QUICK = ["tiny_base.pretrain_steps=0", "trainer.max_steps=2", "trainer.eval_steps=1", "generate.num_prompts=1",
-         "generate.max_new_tokens=4", "judge=none", "tracking=none"]
+QUICK = [
+    "tiny_base.pretrain_steps=0",
+    "trainer.max_steps=2",
+    "trainer.eval_steps=1",
+    "generate.num_prompts=1",
+    "generate.max_new_tokens=4",
+    "judge=none",
+    "tracking=none",
+]
 
 
 def _cli(app: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 600):
@@ -38,16 +45,19 @@ def _one_line_error(proc) -> str:
 # ---- key typos: the nearest valid keys, not Hydra's `+key` ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("app", "override", "suggested"), [
-    ("train.py", "data.eval_sise=3", "data.eval_size"),
-    ("train.py", "modle=solar", "model"),
-    ("train.py", "model.nam=x", "model.name"),
-    ("train.py", "trainer.max_stepz=5", "trainer.max_steps"),  # a TrainingArguments field
-    ("train.py", "+method.args.lerning_rate=0.1", "method.args.learning_rate"),  # `+` on a pass-through: no escape
-    ("train.py", "method.lora.rr=4", "method.lora.r"),  # a peft.LoraConfig field
-    ("merge.py", "merge.weigths=[1]", "merge.weights"),
-    ("merge.py", "eval.args.max_lenght=64", "eval.args.max_length"),
-])
+@pytest.mark.parametrize(
+    ("app", "override", "suggested"),
+    [
+        ("train.py", "data.eval_sise=3", "data.eval_size"),
+        ("train.py", "modle=solar", "model"),
+        ("train.py", "model.nam=x", "model.name"),
+        ("train.py", "trainer.max_stepz=5", "trainer.max_steps"),  # a TrainingArguments field
+        ("train.py", "+method.args.lerning_rate=0.1", "method.args.learning_rate"),  # `+` on a pass-through: no escape
+        ("train.py", "method.lora.rr=4", "method.lora.r"),  # a peft.LoraConfig field
+        ("merge.py", "merge.weigths=[1]", "merge.weights"),
+        ("merge.py", "eval.args.max_lenght=64", "eval.args.max_length"),
+    ],
+)
 def test_key_typo_names_the_nearest_valid_keys_in_one_line(app, override, suggested, tmp_path):
     line = _one_line_error(_cli(app, override, cwd=tmp_path))
     key = override.lstrip("+").split("=")[0]
@@ -56,15 +66,21 @@ def test_key_typo_names_the_nearest_valid_keys_in_one_line(app, override, sugges
     assert not (tmp_path / "outputs").exists()
 
 
-@pytest.mark.parametrize(("override", "expected"), [
-    ("trainer.max_steps=abc", "trainer.max_steps='abc': expected an integer, as max_steps is a field of trl.SFTConfig"),
-    ("trainer.max_steps=10,abc", "trainer.max_steps='abc': expected an integer"),  # each value of a multirun
-    ("method.args.learning_rate=fast", "method.args.learning_rate='fast': expected a number"),
-    ("trainer.bf16=yes", "trainer.bf16='yes': expected true or false"),
-    ("method.lora.r=1.5", "method.lora.r=1.5: expected an integer, as r is a field of peft.LoraConfig"),
-    ("seed=abc", "seed='abc': expected an integer"),  # the schema's own fields: the same one line
-    ("scale=huge", None),  # a group choice stays Hydra's, with the list of options
-])
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            "trainer.max_steps=abc",
+            "trainer.max_steps='abc': expected an integer, as max_steps is a field of trl.SFTConfig",
+        ),
+        ("trainer.max_steps=10,abc", "trainer.max_steps='abc': expected an integer"),  # each value of a multirun
+        ("method.args.learning_rate=fast", "method.args.learning_rate='fast': expected a number"),
+        ("trainer.bf16=yes", "trainer.bf16='yes': expected true or false"),
+        ("method.lora.r=1.5", "method.lora.r=1.5: expected an integer, as r is a field of peft.LoraConfig"),
+        ("seed=abc", "seed='abc': expected an integer"),  # the schema's own fields: the same one line
+        ("scale=huge", None),  # a group choice stays Hydra's, with the list of options
+    ],
+)
 def test_wrong_type_fails_in_one_line_before_hydra_composes(override, expected, tmp_path):
     proc = _cli("train.py", *(["-m"] if "," in override else []), override, cwd=tmp_path)
     if expected is None:
@@ -131,8 +147,15 @@ def test_multirun_ends_with_a_table_of_every_job_failed_ones_included(tmp_path):
     header, job0, job1, results = out[start + 1 : start + 5]
     assert header.split() == ["job", "run", "dir", "objective", "eval_loss", "judge_mean", "state"]
     metrics = read_metrics(sweep / "0")
-    assert job0.split() == ["#0", "objective=eval_loss", "sweep/0", f"{metrics['objective']:.4g}",
-                            f"{metrics['eval_loss']:.4g}", "-", "finished"]
+    assert job0.split() == [
+        "#0",
+        "objective=eval_loss",
+        "sweep/0",
+        f"{metrics['objective']:.4g}",
+        f"{metrics['eval_loss']:.4g}",
+        "-",
+        "finished",
+    ]
     assert job1.split() == ["#1", "objective=nosuch", "sweep/1", "-", "-", "-", "failed"]
     assert results.startswith("results: sweep ")
     assert not (sweep / "1" / "metrics.json").exists() and (sweep / "1" / ".hydra").is_dir()  # a sweep's job dirs stay

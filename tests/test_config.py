@@ -60,10 +60,18 @@ def test_learning_rate_follows_scale():
 def test_cfg_job_prints_config_without_importing_torch():
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "train.py", "--cfg", "job"],
-        cwd=REPO, env=cli_env(REPO), capture_output=True, text=True, check=True,
+        cwd=REPO,
+        env=cli_env(REPO),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "model:" in proc.stdout and "checkpoint: mistralai/Mistral-7B-v0.1" in proc.stdout
-    imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "hydra" in imported
     heavy = imported & {"torch", "transformers", "trl", "peft", "bitsandbytes", "datasets", "wandb", "accelerate"}
     assert not heavy, f"--cfg job imported {heavy}"
@@ -77,7 +85,15 @@ def _help_groups(app: str) -> dict[str, list[str]]:
 
 def test_help_explains_the_config_groups():
     proc = subprocess.run([sys.executable, "train.py", "--help"], cwd=REPO, capture_output=True, text=True, check=True)
-    for text in ("model:", "method:", "data:", "scale:", "mixtral", "dpo_qlora", "python train.py -m model=solar,mixtral method=dpo"):
+    for text in (
+        "model:",
+        "method:",
+        "data:",
+        "scale:",
+        "mixtral",
+        "dpo_qlora",
+        "python train.py -m model=solar,mixtral method=dpo",
+    ):
         assert text in proc.stdout
 
 
@@ -99,7 +115,13 @@ def test_help_lists_only_the_apps_own_groups(app, groups):
 
 def test_only_the_sweeps_folder_of_the_checkout_is_on_the_search_path():
     # conf/train.yaml is in the checkout but `conf` is no config group: `+conf=train` stays a plain value
-    proc = subprocess.run([sys.executable, "train.py", "+conf=train", "--cfg", "job"], cwd=REPO, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "train.py", "+conf=train", "--cfg", "job"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "conf: train" in proc.stdout
 
 
@@ -142,9 +164,21 @@ def test_one_registration_serves_every_app_and_each_apps_own_sections_come_first
 
 def test_merge_cfg_job_takes_any_mergekit_method_without_importing_mergekit():
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "merge.py", "merge.method=della",
-         "merge.model_parameters=[{epsilon: 0.1}]", "--cfg", "job"],
-        cwd=REPO, env=cli_env(REPO), capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "merge.py",
+            "merge.method=della",
+            "merge.model_parameters=[{epsilon: 0.1}]",
+            "--cfg",
+            "job",
+        ],
+        cwd=REPO,
+        env=cli_env(REPO),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "method: della" in proc.stdout and "epsilon: 0.1" in proc.stdout
     times = [x for x in proc.stderr.splitlines() if x.startswith("import time:")]
@@ -156,8 +190,14 @@ def test_merge_cfg_job_takes_any_mergekit_method_without_importing_mergekit():
 def test_unknown_merge_method_lists_mergekits_registered_ones(cache_dir, tmp_path):
     import mergekit.merge_methods as mm
 
-    argv = [sys.executable, "merge.py", "merge.method=lineer", "merge.models=[a,b]", "tracking=none",
-            f"hydra.run.dir={tmp_path}"]
+    argv = [
+        sys.executable,
+        "merge.py",
+        "merge.method=lineer",
+        "merge.models=[a,b]",
+        "tracking=none",
+        f"hydra.run.dir={tmp_path}",
+    ]
     proc = subprocess.run(argv, cwd=REPO, env=cli_env(cache_dir), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     (line,) = [x for x in proc.stderr.splitlines() if "merge.method=lineer" in x]

@@ -23,8 +23,16 @@ def found(pattern, text: str) -> bool:
 
 def test_console_holds_progress_and_results_and_the_log_holds_the_rest(cache_dir, tmp_path):
     run_dir = tmp_path / "run"
-    args = ("model=solar", "method=dpo", "tracking=none", "trainer.max_steps=4", "trainer.eval_steps=2",
-            "trainer.logging_steps=2", "generate.num_prompts=1", "generate.max_new_tokens=4")
+    args = (
+        "model=solar",
+        "method=dpo",
+        "tracking=none",
+        "trainer.max_steps=4",
+        "trainer.eval_steps=2",
+        "trainer.logging_steps=2",
+        "generate.num_prompts=1",
+        "generate.max_new_tokens=4",
+    )
     proc = run_cli(cache_dir, *args, out=run_dir)
     console = proc.stdout + proc.stderr
     for what, pattern in NOISE.items():

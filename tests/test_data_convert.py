@@ -48,13 +48,23 @@ def test_kovicuna_human_turn_is_instruction_gpt_turn_is_response(tmp_path):
     convs = {c["id"]: c for c in json.loads((FIX / "kovicuna.json").read_text(encoding="utf-8"))}
     summary, records, rejects = run("kovicuna", FIX / "kovicuna.json", tmp_path=tmp_path)
     seed = convs["QWJhYvA_0"]["conversations"]
-    assert records[0] == {"instruction": seed[0]["value"], "context": "", "response": seed[1]["value"], "category": "open_qa"}
+    assert records[0] == {
+        "instruction": seed[0]["value"],
+        "context": "",
+        "response": seed[1]["value"],
+        "category": "open_qa",
+    }
     assert records[0]["instruction"].startswith("고객을 위해 이러한 전략과 전술을 구현하는")
     assert records[0]["response"].startswith("다음은 성장 마케팅 대행사가") and "\r\n" in records[0]["response"]
 
     h1, g1, h2, g2 = (t["value"] for t in convs["mT4kZr2_0"]["conversations"])
     assert records[1] == {"instruction": h1, "context": "", "response": g1, "category": "open_qa"}
-    assert records[2] == {"instruction": h2, "context": f"User: {h1}\n\nAssistant: {g1}", "response": g2, "category": "general_qa"}
+    assert records[2] == {
+        "instruction": h2,
+        "context": f"User: {h1}\n\nAssistant: {g1}",
+        "response": g2,
+        "category": "general_qa",
+    }
     system, h, g = (t["value"] for t in convs["sYs9pQe_0"]["conversations"])
     assert records[3] == {"instruction": h, "context": f"System: {system}", "response": g, "category": "general_qa"}
 
@@ -98,7 +108,12 @@ def test_alpaca_maps_input_to_context_and_rejects_bad_types(tmp_path):
 
 def test_korquad1_squad_and_flattened_layouts(tmp_path):
     summary, records, rejects = run("korquad1", FIX / "korquad1.json", FIX / "korquad1_flat.jsonl", tmp_path=tmp_path)
-    seed = {"instruction": "다테 기미코가 최초로 은퇴 선언을 한게 언제지", "context": KORQUAD1_SEED_CONTEXT, "response": "1996년 9월 24일", "category": "closed_qa"}
+    seed = {
+        "instruction": "다테 기미코가 최초로 은퇴 선언을 한게 언제지",
+        "context": KORQUAD1_SEED_CONTEXT,
+        "response": "1996년 9월 24일",
+        "category": "closed_qa",
+    }
     assert records[0] == seed
     assert all(r["category"] == "closed_qa" and r["response"] in r["context"] for r in records)
     assert sorted(r["reason"] for r in rejects) == ["answer not in context", "empty answer", "empty question"]
@@ -115,13 +130,17 @@ def test_korquad2_html_becomes_readable_text_with_the_answer_inside(tmp_path):
         assert r["response"] in r["context"] and r["category"] == "closed_qa"
     director = by_q["드라마 예고범의 감독은 누구일까?"]
     assert director["response"] == "나카무라 요시히로, 히라바야시 카츠토시, 사와다 메구미"
-    assert "감독 | 나카무라 요시히로, 히라바야시 카츠토시, 사와다 메구미" in director["context"], "table rows stay readable"
+    assert "감독 | 나카무라 요시히로, 히라바야시 카츠토시, 사와다 메구미" in director["context"], (
+        "table rows stay readable"
+    )
     opened = by_q["가람대교가 개통된 해는?"]
     assert opened["response"] == "1998년", "an HTML answer fragment becomes its text"
     assert "개통 | 1998년" in opened["context"]
     assert [(r["reason"], r["detail"]) for r in rejects] == [("answer lost in HTML to text", "박서진")]
     assert rejects[0]["row"]["title"] == "가람대교" and "context" not in rejects[0]["row"]
-    assert any(r["instruction"].startswith("솔뫼 천문대") for r in records), "the seed layout (data is one dict) is read too"
+    assert any(r["instruction"].startswith("솔뫼 천문대") for r in records), (
+        "the seed layout (data is one dict) is read too"
+    )
     assert summary["rows_in"] == 7
 
 
@@ -137,7 +156,11 @@ def test_korquad2_long_pages_are_windowed_around_the_answer(tmp_path):
 def test_preference_pairs_from_ultrafeedback_and_judged_answers(tmp_path):
     rows = read_jsonl(FIX / "ultrafeedback.jsonl")
     _, uf, uf_rej = run("ultrafeedback", FIX / "ultrafeedback.jsonl", tmp_path=tmp_path / "uf")
-    assert uf[0] == {"prompt": rows[0]["prompt"], "chosen": rows[0]["chosen"][-1]["content"], "rejected": rows[0]["rejected"][-1]["content"]}
+    assert uf[0] == {
+        "prompt": rows[0]["prompt"],
+        "chosen": rows[0]["chosen"][-1]["content"],
+        "rejected": rows[0]["rejected"][-1]["content"],
+    }
     assert sorted(r["reason"] for r in uf_rej) == ["no assistant turn", "tie"]
 
     judged = read_jsonl(FIX / "judged.jsonl")
@@ -153,12 +176,16 @@ def test_preference_pairs_from_ultrafeedback_and_judged_answers(tmp_path):
     assert conv[0]["chosen"] == [{"role": "assistant", "content": pairs[0]["chosen"]}]
 
 
-@pytest.mark.parametrize("name,what", [("truncated.json", "truncated JSON"), ("non_utf8.json", "invalid UTF-8 at byte")])
+@pytest.mark.parametrize(
+    "name,what", [("truncated.json", "truncated JSON"), ("non_utf8.json", "invalid UTF-8 at byte")]
+)
 def test_broken_json_documents_keep_the_rows_before_the_break(tmp_path, name, what):
     out = tmp_path / "out.jsonl"
     proc = subprocess.run(
         [sys.executable, "-m", "llmsweep.data", "prepare", "alpaca", str(FIX / name), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert f"{FIX / name}: {what}" in proc.stderr
@@ -171,8 +198,19 @@ def test_broken_json_documents_keep_the_rows_before_the_break(tmp_path, name, wh
 
 def test_unknown_source_lists_the_known_ones(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "llmsweep.data", "prepare", "sharegpt4", str(FIX / "alpaca.json"), "--out", str(tmp_path / "o.jsonl")],
-        cwd=REPO, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "llmsweep.data",
+            "prepare",
+            "sharegpt4",
+            str(FIX / "alpaca.json"),
+            "--out",
+            str(tmp_path / "o.jsonl"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and "kovicuna" in proc.stderr and "korquad2" in proc.stderr
 
@@ -203,7 +241,9 @@ def test_many_input_files_are_written_once_into_shards(tmp_path):
     src = tmp_path / "raw"
     src.mkdir()
     for i in range(4):
-        rows = [{"instruction": f"질문 {i}-{k} " + "가" * 300, "input": "", "output": f"답 {i}-{k}"} for k in range(2000)]
+        rows = [
+            {"instruction": f"질문 {i}-{k} " + "가" * 300, "input": "", "output": f"답 {i}-{k}"} for k in range(2000)
+        ]
         (src / f"part{i}.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     before = write_chars()
     s = prepare("alpaca", [str(src)], tmp_path / "alpaca", workers=2)

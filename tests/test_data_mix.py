@@ -21,7 +21,10 @@ def mixed(mix_dir, split):
 
 
 def write_rows(path, tag, n):
-    rows = [{"instruction": f"{tag} 질문 {i}", "context": "", "response": f"{tag} 답 {i}", "category": "open_qa"} for i in range(n)]
+    rows = [
+        {"instruction": f"{tag} 질문 {i}", "context": "", "response": f"{tag} 답 {i}", "category": "open_qa"}
+        for i in range(n)
+    ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return rows
 
@@ -48,7 +51,9 @@ def test_mix_cli_rejects_a_weight_count_mismatch(tmp_path):
     write_rows(a, "a", 5)
     proc = subprocess.run(
         [sys.executable, "-m", "llmsweep.data", "mix", str(a), "--weights", "1,2", "--out", str(tmp_path / "m")],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and "2 weights for 1 inputs" in proc.stderr
 
@@ -58,17 +63,45 @@ def test_prepared_sources_mix_into_data_that_train_reads(cache_dir, tmp_path):
     from datasets import load_dataset
 
     fixtures = REPO / "tests" / "fixtures" / "data"
-    inputs = {"kovicuna": [fixtures / "kovicuna.json"], "alpaca": [fixtures / "alpaca.json"], "korquad1": [fixtures / "korquad1.json"], "korquad2": [fixtures / "korquad2"]}
+    inputs = {
+        "kovicuna": [fixtures / "kovicuna.json"],
+        "alpaca": [fixtures / "alpaca.json"],
+        "korquad1": [fixtures / "korquad1.json"],
+        "korquad2": [fixtures / "korquad2"],
+    }
     converted = []
     for src, files in inputs.items():
         out = tmp_path / src  # a directory: one shard per input file
-        subprocess.run([sys.executable, "-m", "llmsweep.data", "prepare", src, *map(str, files), "--out", str(out)], cwd=REPO, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "llmsweep.data", "prepare", src, *map(str, files), "--out", str(out)],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+        )
         converted.append(str(out))
     samples = REPO / "src" / "llmsweep" / "data" / "samples" / "dolly_ko.jsonl"
     mixed = tmp_path / "dolly_mix"
     proc = subprocess.run(
-        [sys.executable, "-m", "llmsweep.data", "mix", *converted, str(samples), "--weights", "2,2,2,2,0.5", "--out", str(mixed), "--split", "0.9", "--seed", "1"],
-        cwd=REPO, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "llmsweep.data",
+            "mix",
+            *converted,
+            str(samples),
+            "--weights",
+            "2,2,2,2,0.5",
+            "--out",
+            str(mixed),
+            "--split",
+            "0.9",
+            "--seed",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "train" in proc.stdout
     n_fixture_records = sum(len(read_jsonl(p)) for c in converted for p in Path(c).iterdir())
@@ -80,7 +113,12 @@ def test_prepared_sources_mix_into_data_that_train_reads(cache_dir, tmp_path):
     from llmsweep.data.loading import mix_datasets
 
     ds = mix_datasets(mixed)
-    assert ds["train"].num_rows == n_train and set(ds["train"].column_names) == {"instruction", "context", "response", "category"}
+    assert ds["train"].num_rows == n_train and set(ds["train"].column_names) == {
+        "instruction",
+        "context",
+        "response",
+        "category",
+    }
     assert list(ds["eval"]) == eval_rows
     assert ds["train"][:5]["instruction"] == [r["instruction"] for r in train_rows[:5]]
     # ... and so does load_dataset over the --jsonl copies
@@ -137,8 +175,9 @@ def test_load_splits_refuses_eval_sizes_that_leave_a_split_empty(tmp_path):
 
     f = tmp_path / "d.jsonl"
     write_rows(f, "a", 5)
-    data = OmegaConf.create({"format": "dolly", "name": "dolly_ko", "path": str(f), "eval_size": 5, "max_rows": None,
-                             "seed": 0})
+    data = OmegaConf.create(
+        {"format": "dolly", "name": "dolly_ko", "path": str(f), "eval_size": 5, "max_rows": None, "seed": 0}
+    )
     with pytest.raises(UserError, match=r"5 records.*data.eval_size=4 or less"):
         load_splits(data, "sft")
     data.eval_size = 0
@@ -159,8 +198,10 @@ def test_mix_writes_a_plan_not_copies_of_the_records(tmp_path):
     from test_data_convert import write_chars
 
     a = tmp_path / "a.jsonl"
-    rows = [{"instruction": f"질문 {i} " + "나" * 400, "context": "", "response": f"답 {i}", "category": "open_qa"}
-            for i in range(3000)]
+    rows = [
+        {"instruction": f"질문 {i} " + "나" * 400, "context": "", "response": f"답 {i}", "category": "open_qa"}
+        for i in range(3000)
+    ]
     a.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     a2 = tmp_path / "shards"
     a2.mkdir()
@@ -175,8 +216,16 @@ def test_mix_writes_a_plan_not_copies_of_the_records(tmp_path):
     key = [json.dumps(r, sort_keys=True) for r in rows + rows[:2]]
     assert sorted(json.dumps(r, sort_keys=True) for r in got) == sorted(key) and got != rows[: len(got)]
 
-    data = OmegaConf.create({"format": "dolly", "name": "dolly_ko", "path": str(tmp_path / "m"), "eval_size": 32,
-                             "max_rows": 100, "seed": 0})
+    data = OmegaConf.create(
+        {
+            "format": "dolly",
+            "name": "dolly_ko",
+            "path": str(tmp_path / "m"),
+            "eval_size": 32,
+            "max_rows": 100,
+            "seed": 0,
+        }
+    )
     train, evals = load_splits(data, "sft")
     assert (len(train), len(evals)) == (100, 32)
     assert train[0]["prompt"][0]["content"] == got[0]["instruction"]

@@ -14,16 +14,27 @@ from llmsweep.tracking.offline import offline_runs
 
 SHORT = ["trainer.max_steps=6", "trainer.eval_steps=3", "generate.num_prompts=2"]
 # one task and one stand-in GPU on each node (not the whole node: slurm_local's `exclusive` dropped)
-TWO_NODES = ["hydra/launcher=slurm_local", "distributed=ddp", "devices.nodes=2", "hydra.launcher.gpus_per_node=1",
-             "~hydra.launcher.additional_parameters.exclusive"]
+TWO_NODES = [
+    "hydra/launcher=slurm_local",
+    "distributed=ddp",
+    "devices.nodes=2",
+    "hydra.launcher.gpus_per_node=1",
+    "~hydra.launcher.additional_parameters.exclusive",
+]
 
 
 def test_two_ddp_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(cache_dir, tmp_path):
     """Same global batch (1 x 8 vs 2 x 4), same data order: DDP averages the gradients of the two halves, so the
     eval losses agree to float rounding (tolerance 1e-5)."""
     run_cli(cache_dir, *SHORT, "trainer.per_device_train_batch_size=8", out=tmp_path / "one")
-    run_cli(cache_dir, *SHORT, "distributed=ddp", "devices.per_node=2", "trainer.per_device_train_batch_size=4",
-            out=tmp_path / "two")
+    run_cli(
+        cache_dir,
+        *SHORT,
+        "distributed=ddp",
+        "devices.per_node=2",
+        "trainer.per_device_train_batch_size=4",
+        out=tmp_path / "two",
+    )
     one, two = read_metrics(tmp_path / "one"), read_metrics(tmp_path / "two")
     evals = [[h["eval_loss"] for h in m["history"] if "eval_loss" in h] for m in (one, two)]
     assert len(evals[0]) == 3 and evals[0] == pytest.approx(evals[1], abs=1e-5)
@@ -34,15 +45,24 @@ def test_two_ddp_processes_give_the_single_process_eval_loss_and_only_rank_0_wri
 
 def test_fsdp_without_gpus_and_processes_without_a_mode_are_refused(cache_dir, tmp_path):
     fsdp = run_cli(cache_dir, "distributed=fsdp", "devices.per_node=2", check=False, out=tmp_path / "a")
-    assert fsdp.returncode == 2 and "distributed=fsdp needs CUDA GPUs" in fsdp.stderr and "distributed=ddp" in fsdp.stderr
+    assert (
+        fsdp.returncode == 2 and "distributed=fsdp needs CUDA GPUs" in fsdp.stderr and "distributed=ddp" in fsdp.stderr
+    )
     none = run_cli(cache_dir, "devices.per_node=2", check=False, out=tmp_path / "b")
     assert none.returncode == 2 and "add distributed=ddp or distributed=fsdp" in none.stderr
     assert "Traceback" not in fsdp.stderr + none.stderr
 
 
 def test_a_model_that_cannot_fit_is_refused_before_any_model_is_looked_up(cache_dir, tmp_path):
-    proc = run_cli(cache_dir, "scale=full", "model=polyglot_12.8b", "method=full", check=False, out=tmp_path / "r",
-                   env=cli_env(cache_dir, HF_HUB_OFFLINE="1"))
+    proc = run_cli(
+        cache_dir,
+        "scale=full",
+        "model=polyglot_12.8b",
+        "method=full",
+        check=False,
+        out=tmp_path / "r",
+        env=cli_env(cache_dir, HF_HUB_OFFLINE="1"),
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "does not fit devices.memory_gb=80" in proc.stderr and "GB per device" in proc.stderr
     assert "distributed=fsdp" in proc.stderr, "it names a configuration that fits"
@@ -53,16 +73,42 @@ def test_a_two_node_trial_is_one_slurm_job_that_resumes_all_ranks_after_preempti
     """A sweep of one trial whose job runs on n1 and n2 (one task each); SLURM's time-limit warning (USR2) reaches
     both ranks, they stop at the same step with a checkpoint, submitit requeues the job, both ranks resume."""
     reference = tmp_path / "reference"
-    run_cli(cache_dir, "trainer.max_steps=30", "generate.num_prompts=2", "tracking=none",
-            "trainer.per_device_train_batch_size=16", out=reference)
+    run_cli(
+        cache_dir,
+        "trainer.max_steps=30",
+        "generate.num_prompts=2",
+        "tracking=none",
+        "trainer.per_device_train_batch_size=16",
+        out=reference,
+    )
     sweep, db = tmp_path / "sweep", tmp_path / "optuna.db"
-    argv = [sys.executable, "train.py", "-m", *TWO_NODES, "hydra/sweeper=llmsweep_optuna", "method.lora.r=choice(8)",
-            "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=nodes", f"hydra.sweeper.storage=sqlite:///{db}",
-            "trainer.max_steps=30", "trainer.save_strategy=steps", "generate.num_prompts=2", f"hydra.sweep.dir={sweep}"]
-    proc = subprocess.Popen(argv, cwd=REPO, env=cli_env(cache_dir, SLURM_CONF=str(slurm_cluster)),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_until(lambda: (sweep / "0" / "checkpoints" / "checkpoint-10").exists() or proc.poll() is not None,
-               "the trial to checkpoint")
+    argv = [
+        sys.executable,
+        "train.py",
+        "-m",
+        *TWO_NODES,
+        "hydra/sweeper=llmsweep_optuna",
+        "method.lora.r=choice(8)",
+        "hydra.sweeper.n_trials=1",
+        "hydra.sweeper.study_name=nodes",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "trainer.max_steps=30",
+        "trainer.save_strategy=steps",
+        "generate.num_prompts=2",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    proc = subprocess.Popen(
+        argv,
+        cwd=REPO,
+        env=cli_env(cache_dir, SLURM_CONF=str(slurm_cluster)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_until(
+        lambda: (sweep / "0" / "checkpoints" / "checkpoint-10").exists() or proc.poll() is not None,
+        "the trial to checkpoint",
+    )
     (job,) = running_jobs(slurm_cluster)
     subprocess.run(["scancel", "--signal=USR2", job], env=slurm_env(slurm_cluster), check=True)
     out, _ = proc.communicate(timeout=600)
@@ -76,20 +122,40 @@ def test_a_two_node_trial_is_one_slurm_job_that_resumes_all_ranks_after_preempti
     assert len(wandb_ids(sweep / "0")) == 1, "one W&B run across the requeue"
     # 2 ranks x 8 rows = the reference's 16 a step; resumed from the checkpoint at the step it was taken
     assert m["eval_loss"] == pytest.approx(read_metrics(reference)["eval_loss"], abs=1e-4)
-    acct = subprocess.run(["sacct", "-j", job, "-X", "-n", "-P", "-o", "NodeList,AllocTRES"], env=slurm_env(slurm_cluster),
-                          capture_output=True, text=True, check=True).stdout
+    acct = subprocess.run(
+        ["sacct", "-j", job, "-X", "-n", "-P", "-o", "NodeList,AllocTRES"],
+        env=slurm_env(slurm_cluster),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "n[1-2]" in acct and "gres/gpu=2" in acct, acct
 
 
 def test_a_sweep_of_two_process_trials_completes_with_pruning(slurm_cluster, cache_dir, tmp_path):
     sweep, db = tmp_path / "sweep", tmp_path / "optuna.db"
-    run_cli(cache_dir, "-m", "hydra/launcher=slurm_local", "distributed=ddp", "devices.per_node=2",
-            "hydra/sweeper=llmsweep_optuna", "method.args.learning_rate=tag(log, interval(1e-5, 1e-2))",
-            "hydra.sweeper.n_trials=4", "hydra.sweeper.n_workers=2", "hydra.sweeper.pruner.name=median",
-            "+hydra.sweeper.pruner.kwargs.n_startup_trials=1", "hydra.sweeper.study_name=pairs",
-            f"hydra.sweeper.storage=sqlite:///{db}", "trainer.max_steps=20", "trainer.eval_steps=5",
-            "trainer.per_device_train_batch_size=4", "generate.num_prompts=2", "tracking=none", out=sweep,
-            env=cli_env(cache_dir, SLURM_CONF=str(slurm_cluster)))
+    run_cli(
+        cache_dir,
+        "-m",
+        "hydra/launcher=slurm_local",
+        "distributed=ddp",
+        "devices.per_node=2",
+        "hydra/sweeper=llmsweep_optuna",
+        "method.args.learning_rate=tag(log, interval(1e-5, 1e-2))",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.n_workers=2",
+        "hydra.sweeper.pruner.name=median",
+        "+hydra.sweeper.pruner.kwargs.n_startup_trials=1",
+        "hydra.sweeper.study_name=pairs",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "trainer.max_steps=20",
+        "trainer.eval_steps=5",
+        "trainer.per_device_train_batch_size=4",
+        "generate.num_prompts=2",
+        "tracking=none",
+        out=sweep,
+        env=cli_env(cache_dir, SLURM_CONF=str(slurm_cluster)),
+    )
     trials = optuna.load_study(study_name="pairs", storage=f"sqlite:///{db}").trials
     assert len(trials) == 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials), [t.state for t in trials]
     for t in trials:

@@ -11,13 +11,19 @@ from omegaconf import OmegaConf
 from llmsweep.errors import UserError
 from llmsweep.harness import KEEP_IF_BEST, Job, Outcome, Recipe, Stop, execute
 
-ANSWERS = [{"prompt": "q1", "reference": "r1", "base_answer": "b1", "tuned_answer": "r1"},
-           {"prompt": "q2", "reference": "r2", "base_answer": "b2", "tuned_answer": "x"}]
+ANSWERS = [
+    {"prompt": "q1", "reference": "r1", "base_answer": "b1", "tuned_answer": "r1"},
+    {"prompt": "q2", "reference": "r2", "base_answer": "b2", "tuned_answer": "x"},
+]
 
 
 def cfg(**over):
-    base = {"seed": 1, "objective": "eval_loss", "tracking": {"backend": "none"},
-            "judge": {"name": "none", "_target_": None}}
+    base = {
+        "seed": 1,
+        "objective": "eval_loss",
+        "tracking": {"backend": "none"},
+        "judge": {"name": "none", "_target_": None},
+    }
     return OmegaConf.merge(base, over)
 
 
@@ -59,7 +65,10 @@ def test_a_run_writes_answers_metrics_and_returns_its_objective(tmp_path):
 
 
 def test_answers_are_judged_and_a_list_objective_gives_a_list(tmp_path):
-    c = cfg(objective=["eval_loss", "judge_mean"], judge={"name": "reference", "_target_": "llmsweep.judging.reference.ReferenceJudge"})
+    c = cfg(
+        objective=["eval_loss", "judge_mean"],
+        judge={"name": "reference", "_target_": "llmsweep.judging.reference.ReferenceJudge"},
+    )
     value = execute(Recipe("train", lambda c, run: Outcome({"eval_loss": 1.0}, ANSWERS)), c, Job(tmp_path))
     judgments = [json.loads(line) for line in (tmp_path / "judgments.jsonl").read_text().splitlines()]
     assert {j["which"] for j in judgments} == {"tuned", "base"} and len(judgments) == 4
@@ -68,8 +77,14 @@ def test_answers_are_judged_and_a_list_objective_gives_a_list(tmp_path):
 
 
 def test_an_objective_that_is_not_a_metric_names_the_available_ones(tmp_path):
-    with pytest.raises(UserError, match=r"objective=judge_mean is not a metric of this merge run. Available: .*eval_loss"):
-        execute(Recipe("merge", lambda c, run: Outcome({"eval_loss": 1.0}, ANSWERS)), cfg(objective="judge_mean"), Job(tmp_path))
+    with pytest.raises(
+        UserError, match=r"objective=judge_mean is not a metric of this merge run. Available: .*eval_loss"
+    ):
+        execute(
+            Recipe("merge", lambda c, run: Outcome({"eval_loss": 1.0}, ANSWERS)),
+            cfg(objective="judge_mean"),
+            Job(tmp_path),
+        )
 
 
 def test_a_stopping_control_finishes_the_run_as_it_says_and_raises_its_error(tmp_path):
@@ -105,8 +120,11 @@ def test_a_failing_recipe_checks_first_and_closes_its_controls(tmp_path):
 
 
 def test_metrics_json_is_valid_json_when_a_metric_is_nan(tmp_path):
-    value = execute(Recipe("train", lambda c, run: Outcome({"eval_loss": float("nan"), "h": [float("inf")]})),
-                    cfg(), Job(tmp_path))
+    value = execute(
+        Recipe("train", lambda c, run: Outcome({"eval_loss": float("nan"), "h": [float("inf")]})), cfg(), Job(tmp_path)
+    )
     assert value != value, "the objective stays NaN (the sweeper fails such a trial)"
-    m = json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics.json"))
+    m = json.loads(
+        (tmp_path / "metrics.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in metrics.json")
+    )
     assert m["eval_loss"] is None and m["objective"] is None and m["h"] == [None]

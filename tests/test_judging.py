@@ -26,28 +26,43 @@ from llmsweep.judging.verdict import Item
 from llmsweep.tracking.offline import offline_runs, read_run
 
 FAST = ["trainer.max_steps=6", "trainer.eval_steps=3", "generate.num_prompts=3", "generate.max_new_tokens=16"]
-ITEMS = [Item("한국의 수도는 어디인가요?", "서울입니다.", "한국의 수도는 서울입니다."),
-         Item("1 더하기 1은?", "3", "2입니다.")]
+ITEMS = [
+    Item("한국의 수도는 어디인가요?", "서울입니다.", "한국의 수도는 서울입니다."),
+    Item("1 더하기 1은?", "3", "2입니다."),
+]
 
 
 def judging_cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "llmsweep.judging", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "llmsweep.judging", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"judging {' '.join(args)} exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"judging {' '.join(args)} exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+        )
     return proc
 
 
 # --- the rubric --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, score, how", [
-    ("The answer is correct and complete.\nRating: [[5]]", 5, "strict"),
-    ("좋은 답변입니다.\nRating: [[3]]  \n", 3, "strict"),
-    ("I would give it [[4]] overall, maybe [[2]] for style.", 2, "fallback"),  # the last [[N]] counts
-    ("Rating: [[7]]", None, "unparsable: rating [[7]] is not an integer from 1 to 5"),
-    ("Rating: [[3.5]]", None, "unparsable: rating [[3.5]] is not an integer from 1 to 5"),
-    ("It is fine. Rating: 4", None, "unparsable: no 'Rating: [[N]]' in the judge's reply"),
-    ("", None, "unparsable: no 'Rating: [[N]]' in the judge's reply"),
-])
+
+@pytest.mark.parametrize(
+    "text, score, how",
+    [
+        ("The answer is correct and complete.\nRating: [[5]]", 5, "strict"),
+        ("좋은 답변입니다.\nRating: [[3]]  \n", 3, "strict"),
+        ("I would give it [[4]] overall, maybe [[2]] for style.", 2, "fallback"),  # the last [[N]] counts
+        ("Rating: [[7]]", None, "unparsable: rating [[7]] is not an integer from 1 to 5"),
+        ("Rating: [[3.5]]", None, "unparsable: rating [[3.5]] is not an integer from 1 to 5"),
+        ("It is fine. Rating: 4", None, "unparsable: no 'Rating: [[N]]' in the judge's reply"),
+        ("", None, "unparsable: no 'Rating: [[N]]' in the judge's reply"),
+    ],
+)
 def test_rating_is_parsed_strictly_with_a_documented_fallback(text, score, how):
     assert parse_rating(text) == (score, how)
 
@@ -56,12 +71,18 @@ def test_rating_is_parsed_strictly_with_a_documented_fallback(text, score, how):
 def test_grading_prompt_carries_instruction_answer_reference_and_the_rating_format(language, marker):
     system, user = grading_messages("질문", "답변", "참고", language)
     assert "Rating: [[N]]" in system["content"] and "1" in system["content"] and "5" in system["content"]
-    assert marker in user["content"] and "질문" in user["content"] and "답변" in user["content"] and "참고" in user["content"]
+    assert (
+        marker in user["content"]
+        and "질문" in user["content"]
+        and "답변" in user["content"]
+        and "참고" in user["content"]
+    )
     _, no_ref = grading_messages("질문", "답변", None, language)
     assert "참고" not in no_ref["content"]
 
 
 # --- the reference judge ------------------------------------------------------------------------------
+
 
 def test_reference_judge_maps_chrf_onto_1_to_5():
     from sacrebleu.metrics import CHRF
@@ -80,8 +101,16 @@ def test_reference_judge_maps_chrf_onto_1_to_5():
         ReferenceJudge(bins=[50, 40, 60, 80])
 
 
-@pytest.mark.parametrize("choice, target", [("reference", "ReferenceJudge"), ("openai", "OpenAIJudge"), ("hf", "HFJudge"),
-                                            ("human", "HumanRatings"), ("none", None)])
+@pytest.mark.parametrize(
+    "choice, target",
+    [
+        ("reference", "ReferenceJudge"),
+        ("openai", "OpenAIJudge"),
+        ("hf", "HFJudge"),
+        ("human", "HumanRatings"),
+        ("none", None),
+    ],
+)
 def test_every_judge_choice_composes_and_reference_is_the_default(choice, target):
     cfg = composed(f"judge={choice}")
     assert cfg.judge.name == choice
@@ -105,6 +134,7 @@ def test_judge_none_writes_nothing_and_adds_no_metrics(tmp_path):
 
 
 # --- agreement on a hand-made set -----------------------------------------------------------------------
+
 
 def test_agreement_statistics_on_a_hand_made_set():
     """Judge vs human on 5 answers:   judge = 1 2 3 4 5,   human = 1 3 3 5 4.
@@ -140,6 +170,7 @@ def test_kappa_weights_follow_the_scale_not_the_scores_seen():
 
 # --- human ratings --------------------------------------------------------------------------------------
 
+
 def test_human_ratings_are_validated_with_line_numbers(tmp_path):
     good = tmp_path / "r.csv"
     good.write_text('prompt,answer,score\nq1,"a1, with a comma",4\n"q2\nover two lines",a2,2\n', encoding="utf-8")
@@ -158,7 +189,9 @@ def test_human_ratings_are_validated_with_line_numbers(tmp_path):
     jl.write_text('{"prompt": "q", "answer": "a", "score": 3}\n\n{"prompt": "q2", "score": 3}\n', encoding="utf-8")
     with pytest.raises(UserError, match=r"r.jsonl line 3: missing or empty field 'answer'"):
         read_ratings(jl)
-    jl.write_text('{"prompt": "q", "answer": "a", "score": 3}\n{"prompt": "q", "answer": "a", "score": 5}\n', encoding="utf-8")
+    jl.write_text(
+        '{"prompt": "q", "answer": "a", "score": 3}\n{"prompt": "q", "answer": "a", "score": 5}\n', encoding="utf-8"
+    )
     with pytest.raises(UserError, match=r"r.jsonl line 2: this prompt/answer was already rated 3, now 5"):
         read_ratings(jl)
     jl.write_text('{"prompt": "q", "answer": "a", "score": true}\n', encoding="utf-8")
@@ -167,6 +200,7 @@ def test_human_ratings_are_validated_with_line_numbers(tmp_path):
 
 
 # --- a misbehaving remote judge ----------------------------------------------------------------------------
+
 
 class ScriptedJudgeServer:
     """A real HTTP server on loopback speaking the OpenAI chat-completions format with scripted replies.
@@ -193,14 +227,30 @@ class ScriptedJudgeServer:
                     time.sleep(arg)
                     kind, arg = "text", "Too late.\nRating: [[5]]"
                 if kind == "status":
-                    self._send(arg, json.dumps({"error": {"message": f"scripted {arg}", "type": "server_error"}}).encode())
+                    self._send(
+                        arg, json.dumps({"error": {"message": f"scripted {arg}", "type": "server_error"}}).encode()
+                    )
                 elif kind == "body":
                     self._send(200, arg, "text/plain")
                 else:
-                    self._send(200, json.dumps({
-                        "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": arg}}],
-                    }).encode())
+                    self._send(
+                        200,
+                        json.dumps(
+                            {
+                                "id": "chatcmpl-1",
+                                "object": "chat.completion",
+                                "created": 0,
+                                "model": body["model"],
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "finish_reason": "stop",
+                                        "message": {"role": "assistant", "content": arg},
+                                    }
+                                ],
+                            }
+                        ).encode(),
+                    )
 
             def _send(self, code, data, ctype="application/json"):
                 try:
@@ -232,8 +282,16 @@ def scripted():
 
 
 def openai_judge(server, cache_dir=None, **kw) -> OpenAIJudge:
-    args = dict(base_url=server.base_url, model="judge-model", api_key_env="LLMSWEEP_TEST_JUDGE_KEY", language="ko",
-                attempts=2, backoff_s=0.01, timeout_s=2.0, cache_dir=str(cache_dir) if cache_dir else None)
+    args = dict(
+        base_url=server.base_url,
+        model="judge-model",
+        api_key_env="LLMSWEEP_TEST_JUDGE_KEY",
+        language="ko",
+        attempts=2,
+        backoff_s=0.01,
+        timeout_s=2.0,
+        cache_dir=str(cache_dir) if cache_dir else None,
+    )
     return OpenAIJudge(**{**args, **kw})
 
 
@@ -241,13 +299,18 @@ def test_openai_judge_scores_retries_and_records_missing_with_reasons(scripted, 
     monkeypatch.setenv("LLMSWEEP_TEST_JUDGE_KEY", "sk-test-judge-key")
     items = [Item(f"q{i}", f"a{i}", "ref") for i in range(7)]
     scripted.script = [
-        ("text", "정확합니다.\nRating: [[5]]"),                           # q0: strict
-        ("text", "Good, I'd say [[4]]."),                                 # q1: fallback
-        ("status", 500), ("text", "Rating: [[2]]"),                       # q2: 500 then retried
-        ("text", "I cannot rate this."), ("text", "Still no idea."),      # q3: junk twice -> missing
-        ("status", 500), ("status", 503),                                 # q4: errors twice -> missing
-        ("sleep", 3.0), ("body", b"<html>not json</html>"),               # q5: timeout, then a non-JSON body
-        ("body", b'{"foo": 1}'), ("body", b'{"choices": []}'),            # q6: JSON, but not a chat completion
+        ("text", "정확합니다.\nRating: [[5]]"),  # q0: strict
+        ("text", "Good, I'd say [[4]]."),  # q1: fallback
+        ("status", 500),
+        ("text", "Rating: [[2]]"),  # q2: 500 then retried
+        ("text", "I cannot rate this."),
+        ("text", "Still no idea."),  # q3: junk twice -> missing
+        ("status", 500),
+        ("status", 503),  # q4: errors twice -> missing
+        ("sleep", 3.0),
+        ("body", b"<html>not json</html>"),  # q5: timeout, then a non-JSON body
+        ("body", b'{"foo": 1}'),
+        ("body", b'{"choices": []}'),  # q6: JSON, but not a chat completion
     ]
     v = openai_judge(scripted, timeout_s=0.5).judge(items)
     assert [x.score for x in v] == [5, 4, 2, None, None, None, None]
@@ -281,6 +344,7 @@ def test_judgments_are_cached_so_reruns_cost_no_calls(scripted, tmp_path):
 
 # --- judging as a stage of real runs --------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def reference_run(cache_dir, tmp_path_factory) -> Path:
     """A tiny LoRA run judged by the default reference judge, tracked in offline W&B."""
@@ -296,7 +360,9 @@ def test_a_run_judges_every_eval_prompt_and_logs_judge_mean(reference_run):
     for which, field in (("tuned", "tuned_answer"), ("base", "base_answer")):
         mine = [j for j in judgments if j["which"] == which]
         assert [(j["prompt"], j["answer"]) for j in mine] == [(a["prompt"], a[field]) for a in answers]
-        assert all(j["judge"] == "reference" and j["score"] in range(1, 6) and j["raw"].startswith("chrF=") for j in mine)
+        assert all(
+            j["judge"] == "reference" and j["score"] in range(1, 6) and j["raw"].startswith("chrF=") for j in mine
+        )
     m = read_metrics(reference_run)
     tuned = [j["score"] for j in judgments if j["which"] == "tuned"]
     assert m["judge_mean"] == pytest.approx(sum(tuned) / 3) and m["judge_missing"] == 0 and m["judge_count"] == 3
@@ -304,7 +370,9 @@ def test_a_run_judges_every_eval_prompt_and_logs_judge_mean(reference_run):
     (wb,) = offline_runs(reference_run)
     run = read_run(wb)
     assert run["summary"]["judge/mean"] == pytest.approx(m["judge_mean"])
-    assert run["summary"]["judge/missing"] == 0 and "judge/std" in run["summary"] and "judge/base_mean" in run["summary"]
+    assert (
+        run["summary"]["judge/missing"] == 0 and "judge/std" in run["summary"] and "judge/base_mean" in run["summary"]
+    )
     hist = run["summary"]["judge/scores"]
     assert hist["bins"] == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5] and hist["values"] == [tuned.count(s) for s in range(1, 6)]
     (table_file,) = wb.glob("files/media/table/**/*.table.json")  # the answers are logged once
@@ -313,20 +381,42 @@ def test_a_run_judges_every_eval_prompt_and_logs_judge_mean(reference_run):
     assert table["columns"] == ["prompt", "reference", "base_answer", "tuned_answer", "tuned_score", "base_score"]
     col = table["columns"].index
     assert [(r[col("prompt")], r[col("tuned_answer")], r[col("tuned_score")]) for r in table["data"]] == [
-        (a["prompt"], a["tuned_answer"], s) for a, s in zip(answers, tuned)]
+        (a["prompt"], a["tuned_answer"], s) for a, s in zip(answers, tuned)
+    ]
 
 
 def test_a_misbehaving_openai_judge_leaves_missing_scores_and_the_run_finishes(cache_dir, tmp_path, scripted):
     # the script for 3 tuned then 3 base answers, one call each (attempts=1)
-    scripted.script = [("text", "Rating: [[4]]"), ("status", 500), ("text", "junk"),
-                       ("text", "Rating: [[2]]"), ("sleep", 3.0), ("body", b"{]")]
+    scripted.script = [
+        ("text", "Rating: [[4]]"),
+        ("status", 500),
+        ("text", "junk"),
+        ("text", "Rating: [[2]]"),
+        ("sleep", 3.0),
+        ("body", b"{]"),
+    ]
     run_dir = tmp_path / "run"
     env = cli_env(cache_dir, JUDGE_TEST_KEY="sk-never-in-outputs-91c3")
-    run_cli(cache_dir, "judge=openai", f"judge.base_url={scripted.base_url}", "judge.model=judge-model", "judge.attempts=1",
-            "judge.timeout_s=1", "judge.api_key_env=JUDGE_TEST_KEY", "tracking=none", *FAST, out=run_dir, env=env)
+    run_cli(
+        cache_dir,
+        "judge=openai",
+        f"judge.base_url={scripted.base_url}",
+        "judge.model=judge-model",
+        "judge.attempts=1",
+        "judge.timeout_s=1",
+        "judge.api_key_env=JUDGE_TEST_KEY",
+        "tracking=none",
+        *FAST,
+        out=run_dir,
+        env=env,
+    )
     j = read_jsonl(run_dir / "judgments.jsonl")
     assert [x["score"] for x in j] == [4, None, None, 2, None, None]
-    assert j[1]["missing"].startswith("HTTP 500") and j[2]["missing"].startswith("unparsable") and j[4]["missing"].startswith("timeout")
+    assert (
+        j[1]["missing"].startswith("HTTP 500")
+        and j[2]["missing"].startswith("unparsable")
+        and j[4]["missing"].startswith("timeout")
+    )
     m = read_metrics(run_dir)
     assert (m["judge_mean"], m["judge_missing"], m["judge_base_mean"], m["judge_base_missing"]) == (4.0, 2, 2.0, 2)
     for path in run_dir.rglob("*"):
@@ -337,10 +427,21 @@ def test_a_misbehaving_openai_judge_leaves_missing_scores_and_the_run_finishes(c
 def test_a_sweep_maximizes_judge_mean(cache_dir, tmp_path):
     db = tmp_path / "optuna.db"
     run_cli(
-        cache_dir, "-m", "hydra/sweeper=llmsweep_optuna", "hydra.sweeper.sampler.name=grid", "hydra.sweeper.n_trials=2",
-        "hydra.sweeper.study_name=judged", f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.pruner.name=none",
-        "hydra.sweeper.objective=judge_mean", "hydra.sweeper.direction=maximize", "judge.judge_base=false",
-        "method.args.learning_rate=choice(0.003,0.0003)", "tracking=none", *FAST, out=tmp_path / "s",
+        cache_dir,
+        "-m",
+        "hydra/sweeper=llmsweep_optuna",
+        "hydra.sweeper.sampler.name=grid",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.study_name=judged",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "hydra.sweeper.pruner.name=none",
+        "hydra.sweeper.objective=judge_mean",
+        "hydra.sweeper.direction=maximize",
+        "judge.judge_base=false",
+        "method.args.learning_rate=choice(0.003,0.0003)",
+        "tracking=none",
+        *FAST,
+        out=tmp_path / "s",
     )
     study = optuna.load_study(study_name="judged", storage=f"sqlite:///{db}")
     assert study.direction == optuna.study.StudyDirection.MAXIMIZE
@@ -354,15 +455,27 @@ def test_a_sweep_maximizes_judge_mean(cache_dir, tmp_path):
 
 # --- judging outside a run: rejudge (against the real serve.py), human ratings, pairs -------------------------
 
+
 def test_rejudge_through_the_real_chat_server(tiny_chat_run, cache_dir, tmp_path):
     """serve.py over a tiny model is a real OpenAI-compatible endpoint; a 10-step model does not write
     `Rating: [[N]]`, so its judgments come back missing with the judge's text kept."""
     run_dir = tmp_path / "old-run"
     run_dir.mkdir()
-    (run_dir / "answers.jsonl").write_text((tiny_chat_run / "answers.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    (run_dir / "answers.jsonl").write_text(
+        (tiny_chat_run / "answers.jsonl").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     with chat_server(tiny_chat_run, "max_tokens=32", "engine.threads=1") as server:
-        args = ["rejudge", f"run_dir={run_dir}", "judge=openai", f"judge.base_url={server.base_url}", f"judge.model={server.model}",
-                "judge.language=ko", "judge.max_tokens=24", "judge.attempts=1", "judge.api_key_env=null"]
+        args = [
+            "rejudge",
+            f"run_dir={run_dir}",
+            "judge=openai",
+            f"judge.base_url={server.base_url}",
+            f"judge.model={server.model}",
+            "judge.language=ko",
+            "judge.max_tokens=24",
+            "judge.attempts=1",
+            "judge.api_key_env=null",
+        ]
         proc = judging_cli(*args, env=cli_env(cache_dir), check=False)
         first = read_jsonl(run_dir / "judgments.openai.jsonl")
         judging_cli(*args, env=cli_env(cache_dir), check=False)
@@ -383,7 +496,10 @@ def test_import_human_ratings_reports_agreement_with_the_run_judge(reference_run
     judgments = read_jsonl(reference_run / "judgments.jsonl")
     ratings = tmp_path / "ratings.jsonl"
     # a rater who agrees with the judge except one point higher on the first answer (clipped at 5)
-    rows = [{"prompt": j["prompt"], "answer": j["answer"], "score": min(5, j["score"] + (k == 0))} for k, j in enumerate(judgments)]
+    rows = [
+        {"prompt": j["prompt"], "answer": j["answer"], "score": min(5, j["score"] + (k == 0))}
+        for k, j in enumerate(judgments)
+    ]
     ratings.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     proc = judging_cli("import-human", str(ratings), f"run_dir={reference_run}", env=cli_env(cache_dir))
     human = read_jsonl(reference_run / "judgments.human.jsonl")
@@ -393,12 +509,20 @@ def test_import_human_ratings_reports_agreement_with_the_run_judge(reference_run
     from llmsweep.judging.agreement import scores_by_answer
 
     # the CLI prints strict JSON: an undefined statistic (NaN) is null
-    expected = {k: None if isinstance(v, float) and math.isnan(v) else v
-                for k, v in agreement(scores_by_answer(human), scores_by_answer(judgments)).items()}
+    expected = {
+        k: None if isinstance(v, float) and math.isnan(v) else v
+        for k, v in agreement(scores_by_answer(human), scores_by_answer(judgments)).items()
+    }
     assert vs_run["n"] == expected["n"] >= 1
     assert vs_run["kappa_quadratic"] == pytest.approx(expected["kappa_quadratic"])
-    direct = json.loads(judging_cli("agreement", str(reference_run / "judgments.human.jsonl"), str(reference_run / "judgments.jsonl"),
-                                    env=cli_env(cache_dir)).stdout)
+    direct = json.loads(
+        judging_cli(
+            "agreement",
+            str(reference_run / "judgments.human.jsonl"),
+            str(reference_run / "judgments.jsonl"),
+            env=cli_env(cache_dir),
+        ).stdout
+    )
     assert direct == pytest.approx(expected)
 
     bad = tmp_path / "bad.csv"
@@ -413,8 +537,10 @@ def test_pairs_from_two_runs_become_dpo_records_through_the_data_pipeline(refere
     answers = read_jsonl(reference_run / "answers.jsonl")
     oracle = tmp_path / "oracle"
     oracle.mkdir()
-    (oracle / "answers.jsonl").write_text("".join(json.dumps({**a, "tuned_answer": a["reference"]}, ensure_ascii=False) + "\n"
-                                                  for a in answers), encoding="utf-8")
+    (oracle / "answers.jsonl").write_text(
+        "".join(json.dumps({**a, "tuned_answer": a["reference"]}, ensure_ascii=False) + "\n" for a in answers),
+        encoding="utf-8",
+    )
     out = tmp_path / "prefs" / "judged.jsonl"
     judging_cli("pairs", str(reference_run), str(oracle), "--out", str(out), "judge=reference", env=cli_env(cache_dir))
     pairs = read_jsonl(out)
@@ -422,10 +548,15 @@ def test_pairs_from_two_runs_become_dpo_records_through_the_data_pipeline(refere
     assert len(pairs) == sum(s < 5 for s in scores.values()) >= 1
     by_prompt = {a["prompt"]: a for a in answers}
     for p in pairs:
-        assert p["chosen"] == by_prompt[p["prompt"]]["reference"] and p["rejected"] == by_prompt[p["prompt"]]["tuned_answer"]
+        assert (
+            p["chosen"] == by_prompt[p["prompt"]]["reference"]
+            and p["rejected"] == by_prompt[p["prompt"]]["tuned_answer"]
+        )
     from llmsweep.data.records import read_jsonl as read_records
 
-    assert len(list(read_records(str(out), "prefs"))) == len(pairs), "the pairs are valid training data (data.format=prefs)"
+    assert len(list(read_records(str(out), "prefs"))) == len(pairs), (
+        "the pairs are valid training data (data.format=prefs)"
+    )
     summary = json.loads(out.with_name(out.name + ".summary.json").read_text())
     assert summary["rows_in"] == 3 and summary["records_written"] + sum(summary["rejected_by_reason"].values()) == 3
 
@@ -445,11 +576,21 @@ def test_hf_judge_plumbing_on_a_tiny_model(tiny_chat_run, tmp_path):
 def test_judge_config_errors_name_the_missing_keys(cache_dir, tmp_path):
     run_dir = tmp_path / "r"
     run_dir.mkdir()
-    (run_dir / "answers.jsonl").write_text(json.dumps({"prompt": "q", "reference": "r", "base_answer": "b", "tuned_answer": "t"}) + "\n")
+    (run_dir / "answers.jsonl").write_text(
+        json.dumps({"prompt": "q", "reference": "r", "base_answer": "b", "tuned_answer": "t"}) + "\n"
+    )
     proc = judging_cli("rejudge", f"run_dir={run_dir}", "judge=openai", env=cli_env(cache_dir), check=False)
     assert proc.returncode == 2 and "judge.base_url, judge.model must be set" in proc.stderr
-    proc = judging_cli("rejudge", f"run_dir={run_dir}", "judge=openai", "judge.base_url=http://127.0.0.1:9/v1", "judge.model=m",
-                       "judge.language=fr", env=cli_env(cache_dir), check=False)
+    proc = judging_cli(
+        "rejudge",
+        f"run_dir={run_dir}",
+        "judge=openai",
+        "judge.base_url=http://127.0.0.1:9/v1",
+        "judge.model=m",
+        "judge.language=fr",
+        env=cli_env(cache_dir),
+        check=False,
+    )
     assert proc.returncode == 2 and "judge.language=fr" in proc.stderr
     proc = judging_cli("rejudge", f"run_dir={tmp_path}", env=cli_env(cache_dir), check=False)
     assert proc.returncode == 2 and "no answers.jsonl" in proc.stderr
@@ -457,6 +598,7 @@ def test_judge_config_errors_name_the_missing_keys(cache_dir, tmp_path):
 
 def strict_json(line: str):
     """json.loads that refuses NaN/Infinity, which are not JSON (jq, JavaScript and Go reject them)."""
+
     def refuse(token):
         raise ValueError(f"{token} is not valid JSON")
 
@@ -469,15 +611,24 @@ def test_rejudge_against_a_dead_endpoint_says_why_on_the_console_and_fails(cache
 
     run_dir = tmp_path / "r"
     run_dir.mkdir()
-    (run_dir / "answers.jsonl").write_text(json.dumps({"prompt": "q", "reference": "r", "base_answer": "b",
-                                                       "tuned_answer": "t"}) + "\n")
+    (run_dir / "answers.jsonl").write_text(
+        json.dumps({"prompt": "q", "reference": "r", "base_answer": "b", "tuned_answer": "t"}) + "\n"
+    )
     with socket.socket() as held:  # bound, never listening: connecting is refused, and no one else takes the port
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        proc = judging_cli("rejudge", f"run_dir={run_dir}", "judge=openai",
-                           f"judge.base_url=http://127.0.0.1:{port}/v1", "judge.model=m", "judge.attempts=2",
-                           "judge.backoff_s=0", "judge.api_key_env=null",
-                           env=cli_env(cache_dir), check=False)
+        proc = judging_cli(
+            "rejudge",
+            f"run_dir={run_dir}",
+            "judge=openai",
+            f"judge.base_url=http://127.0.0.1:{port}/v1",
+            "judge.model=m",
+            "judge.attempts=2",
+            "judge.backoff_s=0",
+            "judge.api_key_env=null",
+            env=cli_env(cache_dir),
+            check=False,
+        )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     [summary] = [strict_json(x) for x in proc.stdout.splitlines()]
     assert summary["judge_count"] == 0 and summary["judge_mean"] is None and summary["judge_base_mean"] is None
@@ -501,10 +652,15 @@ def test_agreement_cli_prints_strict_json_when_a_statistic_is_undefined(tmp_path
 def test_a_partly_scored_judging_warns_with_its_reasons_counted(capsys):
     from llmsweep.judging.grading import check_scored
 
-    records = [{"score": 4, "missing": None}, {"score": None, "missing": "timeout after 60s"},
-               {"score": None, "missing": "HTTP 500: boom"}, {"score": None, "missing": "timeout after 60s"}]
+    records = [
+        {"score": 4, "missing": None},
+        {"score": None, "missing": "timeout after 60s"},
+        {"score": None, "missing": "HTTP 500: boom"},
+        {"score": None, "missing": "timeout after 60s"},
+    ]
     check_scored("openai", records)
-    assert capsys.readouterr().err.strip() == ("warning: judge=openai left 3 of 4 answers unscored: "
-                                               "2× timeout after 60s; 1× HTTP 500: boom")
+    assert capsys.readouterr().err.strip() == (
+        "warning: judge=openai left 3 of 4 answers unscored: 2× timeout after 60s; 1× HTTP 500: boom"
+    )
     with pytest.raises(UserError, match=r"scored none of the 3 answers: 2× timeout after 60s; 1× HTTP 500: boom\."):
         check_scored("openai", records[1:])

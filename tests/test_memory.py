@@ -66,8 +66,11 @@ def test_polyglot_full_is_refused_with_the_estimate_and_a_configuration_that_fit
     for words, gb in fixes:  # every suggestion, applied to the config, passes and matches the number it quoted
         overrides = dict(w.split("=", 1) for w in words.split())
         fixed = composed("scale=full", "model=polyglot_12.8b", f"method={overrides.pop('method', 'full')}")
-        devices = {k.split(".")[1]: float(v) if k.endswith("memory_gb") else int(v)
-                   for k, v in overrides.items() if k.startswith("devices.")}
+        devices = {
+            k.split(".")[1]: float(v) if k.endswith("memory_gb") else int(v)
+            for k, v in overrides.items()
+            if k.startswith("devices.")
+        }
         fixed_est = check_fits(with_devices(fixed, overrides.get("distributed", "none"), **devices))
         assert fixed_est.fits and round(fixed_est.total_gb) == int(gb)
 
@@ -116,8 +119,10 @@ def test_quantized_bytes_match_bitsandbytes_on_a_tiny_model(model, tmp_path):
     shape = {**OmegaConf.to_container(cfg.model.tiny), "vocab_size": cfg.tiny_base.vocab_size}
     AutoModelForCausalLM.from_config(AutoConfig.for_model(cfg.model.model_type, **shape)).save_pretrained(tmp_path)
     quantized = AutoModelForCausalLM.from_pretrained(
-        tmp_path, dtype=torch.float32,
-        quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float32))
+        tmp_path,
+        dtype=torch.float32,
+        quantization_config=BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float32),
+    )
     p = est.profile
     assert quantized.get_memory_footprint(return_buffers=False) == p.quantizable / 2 + (p.params - p.quantizable) * 4
     assert 0 < p.quantizable < p.params

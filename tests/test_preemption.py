@@ -26,8 +26,14 @@ def test_a_signalled_run_saves_and_its_rerun_resumes_to_the_uninterrupted_result
     run_cli(cache_dir, *ARGS, out=tmp_path / "whole")
 
     cut = tmp_path / "cut"
-    proc = subprocess.Popen([sys.executable, "train.py", *ARGS, f"hydra.run.dir={cut}"], cwd=REPO, env=cli_env(cache_dir),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "train.py", *ARGS, f"hydra.run.dir={cut}"],
+        cwd=REPO,
+        env=cli_env(cache_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     wait_for(cut / "checkpoints" / "checkpoint-10", proc)
     proc.send_signal(signal.SIGUSR1)  # what `#SBATCH --signal=B:USR1@N` sends before the time limit
     out, _ = proc.communicate(timeout=300)
@@ -52,8 +58,14 @@ def test_ctrl_c_saves_a_checkpoint_says_how_to_continue_and_the_command_resumes(
     no traceback; that command resumes from the checkpoint."""
     cut = tmp_path / "cut"
     args = ["trainer.max_steps=40", "generate.num_prompts=2", "tracking=none"]  # no periodic save: only the signal's
-    proc = subprocess.Popen([sys.executable, "train.py", *args, f"hydra.run.dir={cut}"], cwd=REPO, env=cli_env(cache_dir),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "train.py", *args, f"hydra.run.dir={cut}"],
+        cwd=REPO,
+        env=cli_env(cache_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for(cut / "train.log", proc)
     end = time.monotonic() + 300
     while " eval rows" not in (cut / "train.log").read_text():  # the model is loaded: the signal is being listened for

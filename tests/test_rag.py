@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("kiwipiepy")
-fpdf = pytest.importorskip("fpdf")
-
 from llmsweep.errors import UserError
 from llmsweep.rag import ChunkSettings, Index, cached_index, ingest
 from llmsweep.rag.__main__ import main as rag_main
+
+pytest.importorskip("kiwipiepy")
+fpdf = pytest.importorskip("fpdf")
 
 FONT = Path("/usr/share/fonts/truetype/nanum/NanumGothic.ttf")
 needs_font = pytest.mark.skipif(

@@ -29,12 +29,14 @@ def study(n: int, names: list[str] | None = None, varying=("lr", "alpha"), faile
     if names:
         s.set_metric_names(names)
     for i in range(n):
-        params = {"lr": 1e-5 * (1 + i % 90) if "lr" in varying else 1e-4, "rank": 16,
-                  "alpha": ALPHA.choices[i % 3] if "alpha" in varying else 16}
+        params = {
+            "lr": 1e-5 * (1 + i % 90) if "lr" in varying else 1e-4,
+            "rank": 16,
+            "alpha": ALPHA.choices[i % 3] if "alpha" in varying else 16,
+        }
         loss = 2.0 - 0.1 * i + 0.01 * (i % 3)
         values = [loss, 100.0 + 7 * i][: len(names) if names else 1]
-        s.add_trial(create_trial(params=params, distributions={"lr": LR, "rank": RANK, "alpha": ALPHA},
-                                 values=values))
+        s.add_trial(create_trial(params=params, distributions={"lr": LR, "rank": RANK, "alpha": ALPHA}, values=values))
     for _ in range(failed):
         s.add_trial(create_trial(state=TrialState.FAIL))
     return s
@@ -56,7 +58,8 @@ def test_one_varying_parameter_is_not_ranked(caplog):
         plots = report.figures(s)
     assert "param_importances" not in plots
     assert [r.getMessage() for r in caplog.records] == [
-        "param_importances skipped: only lr varied over the complete trials: nothing to rank"]
+        "param_importances skipped: only lr varied over the complete trials: nothing to rank"
+    ]
 
 
 def test_too_few_trials_skip_the_importance_plot_with_one_warning(caplog, tmp_path):
@@ -75,7 +78,11 @@ def test_enough_trials_write_history_and_importances(tmp_path, caplog):
         report.write_plots(study(report.MIN_TRIALS_FOR_IMPORTANCE, ["eval_loss"]), tmp_path)
     assert not caplog.records
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "optimization_history.html", "optimization_history.png", "param_importances.html", "param_importances.png"]
+        "optimization_history.html",
+        "optimization_history.png",
+        "param_importances.html",
+        "param_importances.png",
+    ]
 
 
 def test_history_axis_is_the_objectives_name_with_integer_trial_ticks():
@@ -143,4 +150,6 @@ def test_report_cli_warns_once_on_stderr_and_writes_the_history(tmp_path, capsys
         "(raise hydra.sweeper.n_trials)"
     ]
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "optimization_history.html", "optimization_history.png"]
+        "optimization_history.html",
+        "optimization_history.png",
+    ]

@@ -28,7 +28,9 @@ PROMPTS = [
 
 @pytest.fixture(scope="module")
 def server(tiny_chat_run):
-    with chat_server(tiny_chat_run, f"max_tokens={MAX_TOKENS}", f"max_request_bytes={MAX_BYTES}", "engine.threads=1", token=TOKEN) as s:
+    with chat_server(
+        tiny_chat_run, f"max_tokens={MAX_TOKENS}", f"max_request_bytes={MAX_BYTES}", "engine.threads=1", token=TOKEN
+    ) as s:
         yield s
 
 
@@ -62,7 +64,7 @@ def generate(reference, messages, max_new_tokens, seed=None, temperature=0.0):
         sampling = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0}
     with torch.no_grad():
         out = model.generate(**ids, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id, **sampling)
-    return tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True), ids["input_ids"].shape[1]
+    return tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True), ids["input_ids"].shape[1]
 
 
 def streamed(client, **kwargs):
@@ -116,15 +118,23 @@ def test_stream_sends_the_same_answer_in_chunks(client, temperature, seed):
 
 
 def test_stream_is_server_sent_events_ending_with_done(server):
-    body = {"model": "tiny-chat", "messages": PROMPTS[1], "temperature": 0, "max_tokens": 8, "stream": True,
-            "stream_options": {"include_usage": True}}
-    with httpx.stream("POST", f"{server.base_url}/chat/completions", json=body, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+    body = {
+        "model": "tiny-chat",
+        "messages": PROMPTS[1],
+        "temperature": 0,
+        "max_tokens": 8,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    with httpx.stream(
+        "POST", f"{server.base_url}/chat/completions", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         events = [line for line in r.iter_lines() if line]
     assert all(e.startswith("data: ") for e in events)
     assert events[-1] == "data: [DONE]"
-    chunks = [json.loads(e[len("data: "):]) for e in events[:-1]]
+    chunks = [json.loads(e[len("data: ") :]) for e in events[:-1]]
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"} and len({c["id"] for c in chunks}) == 1
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     assert chunks[-2]["choices"][0]["finish_reason"] in ("stop", "length")
@@ -170,26 +180,42 @@ def bad_requests(reference):
         "token without bearer": ({"Authorization": TOKEN}, ok, 401, "invalid_api_key"),
         "unknown model": (auth, {**ok, "model": "gpt-4o"}, 404, "model_not_found"),
         "max_tokens above limit": (auth, {**ok, "max_tokens": MAX_TOKENS + 1}, 400, "max_tokens_exceeded"),
-        "prompt beyond context": (auth, {**ok, "messages": [{"role": "user", "content": long_prompt(reference)}]}, 400, "context_length_exceeded"),
+        "prompt beyond context": (
+            auth,
+            {**ok, "messages": [{"role": "user", "content": long_prompt(reference)}]},
+            400,
+            "context_length_exceeded",
+        ),
         "no messages": (auth, {"model": "tiny-chat", "messages": []}, 400, None),
         "bad role": (auth, {**ok, "messages": [{"role": "robot", "content": "hi"}]}, 400, None),
         "temperature out of range": (auth, {**ok, "temperature": 5}, 400, None),
         "n above 1": (auth, {**ok, "n": 2}, 400, None),
-        "body over the limit": (auth, {**ok, "messages": [{"role": "user", "content": "가" * MAX_BYTES}]}, 413, "request_too_large"),
+        "body over the limit": (
+            auth,
+            {**ok, "messages": [{"role": "user", "content": "가" * MAX_BYTES}]},
+            413,
+            "request_too_large",
+        ),
     }
 
 
 def test_bad_requests_get_openai_errors_and_the_server_keeps_serving(server, client, reference):
     for name, (headers, body, status, code) in bad_requests(reference).items():
         content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        r = httpx.post(f"{server.base_url}/chat/completions", content=content, headers={**headers, "Content-Type": "application/json"})
+        r = httpx.post(
+            f"{server.base_url}/chat/completions",
+            content=content,
+            headers={**headers, "Content-Type": "application/json"},
+        )
         assert r.status_code == status, (name, r.text)
         error = r.json()["error"]
         assert error["message"] and error["type"], name
         assert error["code"] == code, (name, error)
         assert httpx.get(f"{server.base_url[:-3]}/health").json()["status"] == "ok"
     assert httpx.get(f"{server.base_url}/models").status_code == 401
-    assert httpx.get(f"{server.base_url}/no-such-route", headers={"Authorization": f"Bearer {TOKEN}"}).json()["error"]["message"]
+    assert httpx.get(f"{server.base_url}/no-such-route", headers={"Authorization": f"Bearer {TOKEN}"}).json()["error"][
+        "message"
+    ]
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="gpt-4o", messages=PROMPTS[1])
     with pytest.raises(openai.AuthenticationError):
@@ -199,11 +225,16 @@ def test_bad_requests_get_openai_errors_and_the_server_keeps_serving(server, cli
 
 
 def test_32_concurrent_requests_all_complete(server, client):
-    expected = {i: client.chat.completions.create(model="tiny-chat", messages=p, temperature=0, max_tokens=16).choices[0].message.content
-                for i, p in enumerate(PROMPTS)}
+    expected = {
+        i: client.chat.completions.create(model="tiny-chat", messages=p, temperature=0, max_tokens=16)
+        .choices[0]
+        .message.content
+        for i, p in enumerate(PROMPTS)
+    }
 
     async def burst():
         async with openai.AsyncOpenAI(base_url=server.base_url, api_key=TOKEN, max_retries=0, timeout=300) as aclient:
+
             async def one(k):
                 i = k % len(PROMPTS)
                 kwargs = dict(model="tiny-chat", messages=PROMPTS[i], temperature=0, max_tokens=16)
@@ -236,7 +267,9 @@ def serve_cli(*args: str, env_extra: dict | None = None) -> subprocess.Completed
 
     env = {k: v for k, v in os.environ.items() if k != "LLMSWEEP_API_TOKEN"}
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "serve.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "serve.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_refuses_to_listen_off_loopback_without_a_token(tiny_chat_run):
@@ -283,14 +316,28 @@ def test_run_dirs_full_models_and_non_models(tiny_chat_run, tmp_path):
 
     gone = threading.Event()  # what a streaming client that disconnects sets: generation stops at the next token
     gone.set()
-    assert engine.complete(PROMPTS[0], SamplingParams(max_tokens=12, temperature=1.0, seed=1), cancelled=gone).completion_tokens == 1
+    assert (
+        engine.complete(
+            PROMPTS[0], SamplingParams(max_tokens=12, temperature=1.0, seed=1), cancelled=gone
+        ).completion_tokens
+        == 1
+    )
 
 
 def test_stop_trimmer_holds_back_a_possible_stop_string():
     from llmsweep.serving.engine import StopTrimmer
 
     t = StopTrimmer(["###", "END"])
-    assert [t.feed(p) for p in ["ab", "c#", "#x", "E", "N", "#", "#", "#tail"]] == ["ab", "c", "##x", "", "", "EN", "", ""]
+    assert [t.feed(p) for p in ["ab", "c#", "#x", "E", "N", "#", "#", "#tail"]] == [
+        "ab",
+        "c",
+        "##x",
+        "",
+        "",
+        "EN",
+        "",
+        "",
+    ]
     assert t.stopped and t.flush() == ""
     t = StopTrimmer(["###"])
     assert t.feed("a#") == "a" and t.flush() == "#"
@@ -327,7 +374,10 @@ def test_only_loopback_binds_without_a_token():
     with pytest.raises(UserError, match="LLMSWEEP_API_TOKEN"):
         check_bind("0.0.0.0", None, "LLMSWEEP_API_TOKEN")
     assert bearer_matches(TOKEN, f"Bearer {TOKEN}") and bearer_matches(TOKEN, f"bearer {TOKEN}")
-    assert not any(bearer_matches(TOKEN, h) for h in (None, "", TOKEN, f"Bearer {WRONG_TOKEN}", f"Basic {TOKEN}", f"Bearer {TOKEN}x"))
+    assert not any(
+        bearer_matches(TOKEN, h)
+        for h in (None, "", TOKEN, f"Bearer {WRONG_TOKEN}", f"Basic {TOKEN}", f"Bearer {TOKEN}x")
+    )
 
 
 def test_openapi_document_needs_the_token_too(server):

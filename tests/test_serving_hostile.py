@@ -22,23 +22,34 @@ OK_MESSAGES = [{"role": "user", "content": "한국의 수도는 어디인가요?
 
 @pytest.fixture(scope="module")
 def server(tiny_chat_run):
-    with chat_server(tiny_chat_run, "model_name=auto", f"max_tokens={MAX_TOKENS}", f"max_request_bytes={MAX_BYTES}",
-                     "engine.threads=1") as s:
+    with chat_server(
+        tiny_chat_run,
+        "model_name=auto",
+        f"max_tokens={MAX_TOKENS}",
+        f"max_request_bytes={MAX_BYTES}",
+        "engine.threads=1",
+    ) as s:
         s.root = s.base_url[: -len("/v1")]
         yield s
 
 
 def still_answers(server) -> None:
-    r = httpx.post(f"{server.base_url}/chat/completions", json={"model": "mistral-lora", "messages": OK_MESSAGES,
-                                                               "temperature": 0, "max_tokens": 4}, timeout=60)
+    r = httpx.post(
+        f"{server.base_url}/chat/completions",
+        json={"model": "mistral-lora", "messages": OK_MESSAGES, "temperature": 0, "max_tokens": 4},
+        timeout=60,
+    )
     assert r.status_code == 200, r.text
     assert r.json()["choices"][0]["message"]["role"] == "assistant"
 
 
 def test_default_model_name_is_model_and_method_and_the_path_still_works(server, tiny_chat_run):
     assert [m["id"] for m in httpx.get(f"{server.base_url}/models").json()["data"]] == ["mistral-lora"]
-    r = httpx.post(f"{server.base_url}/chat/completions", json={"model": str(tiny_chat_run), "messages": OK_MESSAGES,
-                                                               "temperature": 0, "max_tokens": 2}, timeout=60)
+    r = httpx.post(
+        f"{server.base_url}/chat/completions",
+        json={"model": str(tiny_chat_run), "messages": OK_MESSAGES, "temperature": 0, "max_tokens": 2},
+        timeout=60,
+    )
     assert r.status_code == 200 and r.json()["model"] == "mistral-lora", r.text
     assert httpx.get(f"{server.base_url}/models/{tiny_chat_run}").json()["id"] == "mistral-lora"
 
@@ -73,9 +84,25 @@ def test_openapi_describes_the_real_request_and_responses(server):
 def test_schemathesis_fuzzing_finds_no_server_error(server, tmp_path):
     """Every check schemathesis has, for ~40 s; schema-valid bodies may still exceed the model's context, a
     limit the schema cannot state, so `positive_data_acceptance` is left out."""
-    argv = [sys.executable, "-m", "schemathesis.cli", "run", f"{server.root}/openapi.json", "--checks", "all",
-            "--exclude-checks", "positive_data_acceptance", "--workers", "1", "--seed", "17", "--max-time", "40",
-            "--request-timeout", "60"]
+    argv = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{server.root}/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--workers",
+        "1",
+        "--seed",
+        "17",
+        "--max-time",
+        "40",
+        "--request-timeout",
+        "60",
+    ]
     proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
     assert "No issues found" in proc.stdout
@@ -109,8 +136,9 @@ def hostile_bodies() -> dict[str, bytes]:
         "max_tokens -1": body(max_tokens=-1),
         "max_tokens float": body(max_tokens=2.5),
         "max_tokens string": body(max_tokens="4"),
-        "lone high surrogate in content": raw('{"model": "mistral-lora", "messages": [{"role": "user", '
-                                              '"content": "a\\ud800b"}]}'),
+        "lone high surrogate in content": raw(
+            '{"model": "mistral-lora", "messages": [{"role": "user", "content": "a\\ud800b"}]}'
+        ),
         "lone low surrogate in model": raw(f'{{"model": "x\\udc00", "messages": {msgs}}}'),
         "lone surrogate in an ignored key": raw(f'{{"model": "mistral-lora", "messages": {msgs}, "\\udfff": 1}}'),
         "NUL and controls": body(messages=[{"role": "user", "content": "\x00\x01\x1b[31m\x7f"}]),
@@ -139,8 +167,9 @@ def hostile_bodies() -> dict[str, bytes]:
         "empty content": body(messages=[{"role": "user", "content": ""}]),
         "content is an int": body(messages=[{"role": "user", "content": 5}]),
         "content is null": body(messages=[{"role": "user", "content": None}]),
-        "content part of an unknown type": body(messages=[{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "x"}}]}]),
+        "content part of an unknown type": body(
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]
+        ),
         "content part without text": body(messages=[{"role": "user", "content": [{"type": "text"}]}]),
         "unknown role": body(messages=[{"role": "robot", "content": "hi"}]),
         "tool role": body(messages=[{"role": "tool", "content": "hi", "tool_call_id": "1"}]),
@@ -172,14 +201,16 @@ def test_hostile_bodies_get_json_4xx_and_the_server_keeps_serving(server):
     answers = {}
     with httpx.Client(timeout=120) as http:
         for name, content in hostile_bodies().items():
-            r = http.post(f"{server.base_url}/chat/completions", content=content,
-                          headers={"Content-Type": "application/json"})
+            r = http.post(
+                f"{server.base_url}/chat/completions", content=content, headers={"Content-Type": "application/json"}
+            )
             answers[name] = r.status_code
             assert r.status_code < 500, (name, r.status_code, r.text[:500])
             if r.headers["content-type"].startswith("text/event-stream"):
                 events = [line for line in r.text.splitlines() if line]
-                assert events[-1] == "data: [DONE]" and all(json.loads(e[6:]).get("choices") is not None
-                                                           for e in events[:-1]), (name, r.text[:500])
+                assert events[-1] == "data: [DONE]" and all(
+                    json.loads(e[6:]).get("choices") is not None for e in events[:-1]
+                ), (name, r.text[:500])
                 continue
             data = r.json()  # JSON, whatever the status
             assert (r.status_code == 200) == ("error" not in data), (name, data)
@@ -187,8 +218,17 @@ def test_hostile_bodies_get_json_4xx_and_the_server_keeps_serving(server):
                 assert data["error"]["message"] and data["error"]["type"], (name, data)
     # what must be refused is refused (the rest may be answered: odd Unicode is a valid prompt)
     refused = {n for n, s in answers.items() if s >= 400}
-    assert {"temperature NaN", "seed above int64", "lone high surrogate in content", "deep array", "empty messages",
-            "unknown role", "max_tokens 5000 digits", "five stops", "stream is 1"} <= refused, answers
+    assert {
+        "temperature NaN",
+        "seed above int64",
+        "lone high surrogate in content",
+        "deep array",
+        "empty messages",
+        "unknown role",
+        "max_tokens 5000 digits",
+        "five stops",
+        "stream is 1",
+    } <= refused, answers
     assert answers["tiny temperature"] == 200 and answers["stops are empty"] == 200 and answers["long stop"] == 200
     still_answers(server)
 
@@ -200,8 +240,14 @@ def test_ctrl_c_stops_the_server_promptly_with_one_line(tiny_chat_run, tmp_path)
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     env.pop("LLMSWEEP_API_TOKEN", None)
     with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180
@@ -213,8 +259,13 @@ def test_ctrl_c_stops_the_server_promptly_with_one_line(tiny_chat_run, tmp_path)
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "serve.py did not start"
                 time.sleep(0.25)
-        long_answer = {"model": "mistral-lora", "messages": OK_MESSAGES, "stream": True, "temperature": 1,
-                       "max_tokens": 512}
+        long_answer = {
+            "model": "mistral-lora",
+            "messages": OK_MESSAGES,
+            "stream": True,
+            "temperature": 1,
+            "max_tokens": 512,
+        }
         with httpx.stream("POST", f"{base}/v1/chat/completions", timeout=60, json=long_answer) as r:
             next(r.iter_lines())  # a generation is running when Ctrl-C arrives
             start = time.monotonic()

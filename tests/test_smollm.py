@@ -18,9 +18,18 @@ from conftest import REPO, chat_server, cli_env, composed, read_metrics, require
 CHECKPOINT = "HuggingFaceTB/SmolLM2-135M-Instruct"
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 # a CPU run kept to seconds: short rows, few eval rows, one answer of a few tokens
-SMALL = ["model=smollm2_135m", "scale=cpu", "tracking=none", "judge=none", "method.args.max_length=192",
-         "data.eval_size=4", "trainer.per_device_train_batch_size=2", "trainer.per_device_eval_batch_size=4",
-         "generate.num_prompts=1", "generate.max_new_tokens=4"]
+SMALL = [
+    "model=smollm2_135m",
+    "scale=cpu",
+    "tracking=none",
+    "judge=none",
+    "method.args.max_length=192",
+    "data.eval_size=4",
+    "trainer.per_device_train_batch_size=2",
+    "trainer.per_device_eval_batch_size=4",
+    "generate.num_prompts=1",
+    "generate.max_new_tokens=4",
+]
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +40,9 @@ def smollm(cache_dir) -> Path:
     from llmsweep.models.embedded import embedded_checkpoint, embedded_dir
 
     mine = embedded_dir(CHECKPOINT, cache_dir)
-    installed = embedded_dir(CHECKPOINT, Path(os.path.expanduser(os.environ.get("LLMSWEEP_CACHE_DIR",
-                                                                                  "~/.cache/llmsweep"))))
+    installed = embedded_dir(
+        CHECKPOINT, Path(os.path.expanduser(os.environ.get("LLMSWEEP_CACHE_DIR", "~/.cache/llmsweep")))
+    )
     if installed.is_dir() and not mine.exists():
         mine.parent.mkdir(parents=True, exist_ok=True)
         mine.symlink_to(installed, target_is_directory=True)
@@ -107,11 +117,18 @@ def test_pad_is_eos_yet_the_final_eos_stays_a_trained_label(loaded, tmp_path, pa
     from llmsweep.training.trainer import build_trainer
 
     _, model, tokenizer, _ = loaded
-    cfg = composed("model=smollm2_135m", "scale=cpu", "method=full", f"method.args.packing={packing}",
-                   "method.args.max_length=null", "tracking=none")  # null: the context length, nothing truncated
+    cfg = composed(
+        "model=smollm2_135m",
+        "scale=cpu",
+        "method=full",
+        f"method.args.packing={packing}",
+        "method.args.max_length=null",
+        "tracking=none",
+    )  # null: the context length, nothing truncated
     train_ds, eval_ds = load_splits(cfg.data, "sft")
-    trainer = build_trainer(cfg, model, tokenizer, train_ds.select(range(3)), eval_ds.select(range(1)), tmp_path,
-                            "none", "probe")
+    trainer = build_trainer(
+        cfg, model, tokenizer, train_ds.select(range(3)), eval_ds.select(range(1)), tmp_path, "none", "probe"
+    )
     assert trainer.args.max_length == 8192
     rows = [trainer.train_dataset[i] for i in range(len(trainer.train_dataset))]
     assert len(rows) == (1 if packing else 3)
@@ -134,22 +151,24 @@ def test_dpo_keeps_the_final_eos_in_both_completions(smollm, cache_dir, tmp_path
 
     cfg, model, tokenizer, _ = load(cache_dir, "method=dpo", "method.args.max_length=null")
     train_ds, eval_ds = load_splits(cfg.data, "dpo")
-    trainer = build_trainer(cfg, model, tokenizer, train_ds.select(range(2)), eval_ds.select(range(1)), tmp_path,
-                            "none", "probe")
+    trainer = build_trainer(
+        cfg, model, tokenizer, train_ds.select(range(2)), eval_ds.select(range(1)), tmp_path, "none", "probe"
+    )
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])
     eos = tokenizer.eos_token_id
     lengths = batch["attention_mask"].sum(1)
     assert len(set(lengths.tolist())) > 1, "some rows are padded"
     for ids, mask, n in zip(batch["input_ids"], batch["completion_mask"], lengths, strict=True):
         last = int(mask.nonzero().max())  # the completion's last scored token
-        assert last == n - 1 and eos in ids[last - 1: last + 1].tolist(), "the completion's eos is scored"
+        assert last == n - 1 and eos in ids[last - 1 : last + 1].tolist(), "the completion's eos is scored"
         assert not mask[n:].any(), "padding (eos ids too) is not"
 
 
 def test_base_model_answers_through_serve_and_the_openai_client(smollm):
     with chat_server(smollm, "engine.threads=1", "model_name=smollm2") as server:
         reply = server.client(timeout=120).chat.completions.create(
-            model="smollm2", messages=QUESTION, temperature=0, max_tokens=16)
+            model="smollm2", messages=QUESTION, temperature=0, max_tokens=16
+        )
     assert "Paris" in reply.choices[0].message.content
 
 
@@ -160,11 +179,25 @@ def rank_sweep(smollm, cache_dir, tmp_path_factory) -> list[Path]:
 
     out = tmp_path_factory.mktemp("smollm-sweep")
     db = out / "optuna.db"
-    run_cli(cache_dir, "-m", "+sweeps=lora_rank", *SMALL, "hydra.sweeper.n_trials=3",
-            "hydra.sweeper.study_name=smollm", f"hydra.sweeper.storage=sqlite:///{db}",
-            "hydra.sweeper.sampler.name=grid", "hydra.sweeper.pruner.name=none", "hydra.sweeper.plots=false",
-            "method.lora.r=choice(2,4,8)", "method.lora.lora_alpha=8", "method.args.learning_rate=5e-4",
-            "trainer.max_steps=2", "trainer.eval_steps=2", out=out / "s", timeout=900)
+    run_cli(
+        cache_dir,
+        "-m",
+        "+sweeps=lora_rank",
+        *SMALL,
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.study_name=smollm",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "hydra.sweeper.sampler.name=grid",
+        "hydra.sweeper.pruner.name=none",
+        "hydra.sweeper.plots=false",
+        "method.lora.r=choice(2,4,8)",
+        "method.lora.lora_alpha=8",
+        "method.args.learning_rate=5e-4",
+        "trainer.max_steps=2",
+        "trainer.eval_steps=2",
+        out=out / "s",
+        timeout=900,
+    )
     trials = optuna.load_study(study_name="smollm", storage=f"sqlite:///{db}").get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE"] * 3
     assert sorted(t.params["method.lora.r"] for t in trials) == [2, 4, 8]
@@ -183,9 +216,19 @@ def test_slerp_merge_of_two_fine_tunes_still_answers(rank_sweep, cache_dir, tmp_
 
     from llmsweep.generation import generate_answers
 
-    argv = [sys.executable, "merge.py", "merge=slerp", f"merge.models=[{rank_sweep[0]},{rank_sweep[2]}]", "merge.t=0.5",
-            "tracking=none", "judge=none", "data.eval_size=2", "generate.num_prompts=1", "generate.max_new_tokens=4",
-            f"hydra.run.dir={tmp_path}"]
+    argv = [
+        sys.executable,
+        "merge.py",
+        "merge=slerp",
+        f"merge.models=[{rank_sweep[0]},{rank_sweep[2]}]",
+        "merge.t=0.5",
+        "tracking=none",
+        "judge=none",
+        "data.eval_size=2",
+        "generate.num_prompts=1",
+        "generate.max_new_tokens=4",
+        f"hydra.run.dir={tmp_path}",
+    ]
     proc = subprocess.run(argv, cwd=REPO, env=cli_env(cache_dir), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert read_metrics(tmp_path)["recipe"]["merge_method"] == "slerp"
@@ -197,9 +240,17 @@ def test_slerp_merge_of_two_fine_tunes_still_answers(rank_sweep, cache_dir, tmp_
 def test_dpo_starts_at_ln2(smollm, cache_dir, tmp_path):
     """The LoRA adapter starts at zero, so policy = reference: the first eval loss is -log sigmoid(0) = ln 2."""
     # max_length 512: the Korean prompts take up to ~360 of SmolLM2's tokens, and trl drops pairs without completion
-    run_cli(cache_dir, *SMALL, "method=dpo", "method.args.max_length=512", "data.eval_size=2",
-            "trainer.per_device_train_batch_size=1",
-            "trainer.max_steps=1", "trainer.eval_steps=1", out=tmp_path / "run")
+    run_cli(
+        cache_dir,
+        *SMALL,
+        "method=dpo",
+        "method.args.max_length=512",
+        "data.eval_size=2",
+        "trainer.per_device_train_batch_size=1",
+        "trainer.max_steps=1",
+        "trainer.eval_steps=1",
+        out=tmp_path / "run",
+    )
     m = read_metrics(tmp_path / "run")
     first = next(e for e in m["history"] if "eval_loss" in e)
     assert first["step"] == 0 and first["eval_loss"] == pytest.approx(math.log(2), abs=1e-4)
@@ -207,8 +258,9 @@ def test_dpo_starts_at_ln2(smollm, cache_dir, tmp_path):
 
 
 def test_qlora_runs_on_the_cpu(smollm, cache_dir, tmp_path):
-    run_cli(cache_dir, *SMALL, "method=qlora", "trainer.max_steps=1", "trainer.eval_on_start=false",
-            out=tmp_path / "run")
+    run_cli(
+        cache_dir, *SMALL, "method=qlora", "trainer.max_steps=1", "trainer.eval_on_start=false", out=tmp_path / "run"
+    )
     m = read_metrics(tmp_path / "run")
     assert m["global_step"] == 1 and math.isfinite(m["train_loss"]) and math.isfinite(m["eval_loss"])
     assert (tmp_path / "run" / "model" / "adapter_model.safetensors").exists()
@@ -221,10 +273,14 @@ def test_a_max_length_that_leaves_no_rows_fails_with_the_fix(smollm, cache_dir, 
 
     cfg, model, tokenizer, _ = load(cache_dir, "method=dpo", "method.args.max_length=40")
     train_ds, eval_ds = load_splits(cfg.data, "dpo")
-    with pytest.raises(UserError, match=r"none of the 40 train rows fits method.args.max_length=40 .*Fix: raise "
-                                        r"method.args.max_length \(up to the model's context, 8192\)"):
-        build_trainer(cfg, model, tokenizer, train_ds.select(range(40)), eval_ds.select(range(2)), tmp_path, "none",
-                      "x")
+    with pytest.raises(
+        UserError,
+        match=r"none of the 40 train rows fits method.args.max_length=40 .*Fix: raise "
+        r"method.args.max_length \(up to the model's context, 8192\)",
+    ):
+        build_trainer(
+            cfg, model, tokenizer, train_ds.select(range(40)), eval_ds.select(range(2)), tmp_path, "none", "x"
+        )
 
 
 def test_no_package_index_is_one_line_naming_the_package_and_the_fix(tmp_path, monkeypatch):

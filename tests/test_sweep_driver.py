@@ -57,8 +57,9 @@ class FakeLauncher:
 
 
 def sweep(tmp_path, storage, launcher=None, space=SPACE, **conf):
-    conf = OmegaConf.merge(OmegaConf.structured(LlmsweepOptunaConf),
-                           {"study_name": "s", "plots": False, "n_trials": 4, **conf})
+    conf = OmegaConf.merge(
+        OmegaConf.structured(LlmsweepOptunaConf), {"study_name": "s", "plots": False, "n_trials": 4, **conf}
+    )
     config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}, "job": {"name": "t"}}})
     launcher = launcher or FakeLauncher(tmp_path / "runs")
     s = Sweep(conf, config, launcher, OverridesParser.create().parse_overrides(list(space)), storage=storage)
@@ -167,8 +168,9 @@ def test_a_requeued_slurm_worker_adopts_its_running_trials(tmp_path, monkeypatch
         runs_in_process = True
 
     try:
-        s, _, launcher = sweep(tmp_path, storage, InProcess(tmp_path / "runs"), space=["x=interval(0.0,1.0)"],
-                               n_trials=3, objective=None)
+        s, _, launcher = sweep(
+            tmp_path, storage, InProcess(tmp_path / "runs"), space=["x=interval(0.0,1.0)"], n_trials=3, objective=None
+        )
     finally:
         preemption.stop_listening()
     assert numbers(launcher) == [0, 2], "trial 0 resumed, trial 1 left to SLURM job 7, one new trial"
@@ -226,10 +228,10 @@ def test_only_the_best_trial_keeps_its_keep_if_best_outputs(tmp_path):
 
 
 def test_several_objectives_keep_every_output(tmp_path):
-    launcher = FakeLauncher(tmp_path / "runs", objective=lambda kv, n: (float(kv["x"]), -float(kv["x"])),
-                            keep=["merged"])
-    sweep(tmp_path, InMemoryStorage(), launcher, n_trials=3, direction=["minimize", "minimize"],
-          objective=["a", "b"])
+    launcher = FakeLauncher(
+        tmp_path / "runs", objective=lambda kv, n: (float(kv["x"]), -float(kv["x"])), keep=["merged"]
+    )
+    sweep(tmp_path, InMemoryStorage(), launcher, n_trials=3, direction=["minimize", "minimize"], objective=["a", "b"])
     assert len(list((tmp_path / "runs").glob("*/merged"))) == 3
 
 
@@ -265,8 +267,10 @@ def test_range_spaces_become_stepped_distributions_and_jobs_get_hydras_values(tm
     hydra_values = {o.get_key_element(): sorted(o.sweep_iterator()) for o in parsed}
     s, _, launcher = sweep(tmp_path, InMemoryStorage(), space=space, n_trials=12, sampler={"name": "random"})
     assert s.space.distributions == {
-        "r": IntDistribution(8, 32, step=8), "f": FloatDistribution(0.1, 0.4, step=0.1),
-        "g": FloatDistribution(0.0, 0.95, step=0.05), "d": IntDistribution(2, 10, step=2),
+        "r": IntDistribution(8, 32, step=8),
+        "f": FloatDistribution(0.1, 0.4, step=0.1),
+        "g": FloatDistribution(0.0, 0.95, step=0.05),
+        "d": IntDistribution(2, 10, step=2),
     }
     for kv in launcher.launched:
         for key, values in hydra_values.items():
@@ -278,8 +282,13 @@ def test_range_spaces_become_stepped_distributions_and_jobs_get_hydras_values(tm
 
 
 def test_a_grid_over_ranges_visits_hydras_values(tmp_path):
-    _, _, launcher = sweep(tmp_path, InMemoryStorage(), space=["y=range(1,9,step=2)", "f=range(0.1,0.3,0.1)"],
-                           n_trials=20, sampler={"name": "grid"})
+    _, _, launcher = sweep(
+        tmp_path,
+        InMemoryStorage(),
+        space=["y=range(1,9,step=2)", "f=range(0.1,0.3,0.1)"],
+        n_trials=20,
+        sampler={"name": "grid"},
+    )
     seen = [(int(kv["y"]), float(kv["f"])) for kv in launcher.launched]
     assert set(seen) == {(y, f) for y in (1, 3, 5, 7) for f in (0.1, 0.2)}
     # the refill asks before the last trial is recorded: Optuna's GridSampler then repeats a point once, as it does
@@ -297,17 +306,22 @@ def test_samplers_and_pruners_share_one_rule_for_kwargs(caplog):
     space = split(OverridesParser.create().parse_overrides(SPACE))
     conf = OmegaConf.structured(LlmsweepOptunaConf)
     median_kwargs = {"n_warmup_steps": 2, "min_resource": 1, "n_startup_trials": 1}
-    assert isinstance(make_pruner(OmegaConf.merge(conf.pruner, {"name": "median", "kwargs": {"n_warmup_steps": 2}})),
-                      optuna.pruners.MedianPruner)
+    assert isinstance(
+        make_pruner(OmegaConf.merge(conf.pruner, {"name": "median", "kwargs": {"n_warmup_steps": 2}})),
+        optuna.pruners.MedianPruner,
+    )
     hyperband = make_pruner(OmegaConf.merge(conf.pruner, {"name": "hyperband", "kwargs": median_kwargs}))
     assert isinstance(hyperband, optuna.pruners.HyperbandPruner)
     assert "['n_startup_trials', 'n_warmup_steps'] do not apply to HyperbandPruner" in caplog.text
     random = make_sampler(OmegaConf.merge(conf.sampler, {"name": "random", "kwargs": {"n_startup_trials": 3}}), space)
     assert isinstance(random, optuna.samplers.RandomSampler)
     assert "['n_startup_trials'] do not apply to RandomSampler" in caplog.text
-    with pytest.raises(UserError, match=r"pruner.kwargs n_warmup_step: not a parameter of any pruner \(pruner.name="
-                                        r"median takes .*n_warmup_steps.*remove it with "
-                                        r"~hydra.sweeper.pruner.kwargs.n_warmup_step$"):
+    with pytest.raises(
+        UserError,
+        match=r"pruner.kwargs n_warmup_step: not a parameter of any pruner \(pruner.name="
+        r"median takes .*n_warmup_steps.*remove it with "
+        r"~hydra.sweeper.pruner.kwargs.n_warmup_step$",
+    ):
         make_pruner(OmegaConf.merge(conf.pruner, {"name": "median", "kwargs": {"n_warmup_step": 2}}))
     with pytest.raises(UserError, match=r"sampler.kwargs n_startup: not a parameter of any sampler"):
         make_sampler(OmegaConf.merge(conf.sampler, {"kwargs": {"n_startup": 3}}), space)

@@ -20,13 +20,30 @@ TRIAL = ["trainer.max_steps=40", "trainer.eval_steps=20", "generate.num_prompts=
 
 def test_ctrl_c_checkpoints_the_running_trial_records_states_and_the_same_command_continues(cache_dir, tmp_path):
     db, sweep_dir = tmp_path / "optuna.db", tmp_path / "sweep"
-    argv = [sys.executable, "train.py", "-m", "hydra/sweeper=llmsweep_optuna", "hydra.sweeper.sampler.name=grid",
-            "method.args.learning_rate=choice(1e-4,3e-4)", "hydra.sweeper.n_trials=2", "hydra.sweeper.study_name=cc",
-            f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.plots=false", *TRIAL,
-            f"hydra.sweep.dir={sweep_dir}"]
+    argv = [
+        sys.executable,
+        "train.py",
+        "-m",
+        "hydra/sweeper=llmsweep_optuna",
+        "hydra.sweeper.sampler.name=grid",
+        "method.args.learning_rate=choice(1e-4,3e-4)",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.study_name=cc",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "hydra.sweeper.plots=false",
+        *TRIAL,
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     # its own process group, signalled as a whole: what Ctrl-C in a terminal does (wandb's service gets it too)
-    proc = subprocess.Popen(argv, cwd=REPO, env=cli_env(cache_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        cwd=REPO,
+        env=cli_env(cache_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     log = sweep_dir / "1" / "train.log"
     end = time.monotonic() + 600
     while not (log.exists() and " eval rows" in log.read_text()):  # the second trial is loaded and about to train

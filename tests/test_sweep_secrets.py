@@ -29,13 +29,26 @@ def test_nothing_a_sweep_writes_carries_a_secret(cache_dir, tmp_path, postgres_u
     sweep_dir = tmp_path / "sweep"
     env = cli_env(cache_dir, **SECRETS, LLMSWEEP_CANARY_SECRET=canaries["LLMSWEEP_CANARY_SECRET"])
     proc = run_cli(
-        cache_dir, "-m", "hydra/sweeper=llmsweep_optuna", "hydra.sweeper.sampler.name=grid",
-        "method.args.learning_rate=choice(1e-4,3e-4)", "hydra.sweeper.n_trials=2", "hydra.sweeper.study_name=canary",
-        f"hydra.sweeper.storage={storage}", "judge=none", f"+judge.api_key={canaries['judge.api_key']}",
+        cache_dir,
+        "-m",
+        "hydra/sweeper=llmsweep_optuna",
+        "hydra.sweeper.sampler.name=grid",
+        "method.args.learning_rate=choice(1e-4,3e-4)",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.study_name=canary",
+        f"hydra.sweeper.storage={storage}",
+        "judge=none",
+        f"+judge.api_key={canaries['judge.api_key']}",
         f"+hydra.job.env_set.LLMSWEEP_CANARY_TOKEN={canaries['env_set token']}",
-        "tracking.tags=[${oc.env:LLMSWEEP_CANARY_SECRET}]", "trainer.max_steps=6", "trainer.eval_steps=3",
-        "trainer.save_strategy=steps", "trainer.save_steps=3", "generate.num_prompts=2", "tiny_base.pretrain_steps=0",
-        out=sweep_dir, env=env,
+        "tracking.tags=[${oc.env:LLMSWEEP_CANARY_SECRET}]",
+        "trainer.max_steps=6",
+        "trainer.eval_steps=3",
+        "trainer.save_strategy=steps",
+        "trainer.save_steps=3",
+        "generate.num_prompts=2",
+        "tiny_base.pretrain_steps=0",
+        out=sweep_dir,
+        env=env,
     )
     study = optuna.load_study(study_name="canary", storage=postgres_url)
     assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
@@ -44,15 +57,18 @@ def test_nothing_a_sweep_writes_carries_a_secret(cache_dir, tmp_path, postgres_u
     names = {p.name for p in checked}
     assert {"training_args.bin", "debug.log", "train.log", "metrics.json", "output.log"} <= names, names
     assert any(p.suffix == ".wandb" for p in checked)
-    texts = {"console": proc.stdout + proc.stderr,
-             "study": repr([(t.user_attrs, t.system_attrs, t.params) for t in study.trials] + [study.user_attrs])}
+    texts = {
+        "console": proc.stdout + proc.stderr,
+        "study": repr([(t.user_attrs, t.system_attrs, t.params) for t in study.trials] + [study.user_attrs]),
+    }
     for name, value in canaries.items():
         for path in checked:
             assert value.encode() not in path.read_bytes(), f"{name} leaked into {path}"
         for where, text in texts.items():
             assert value not in text, f"{name} leaked into the {where}"
-    assert any(canaries["judge.api_key"].encode() in p.read_bytes() for p in files if p.name == "overrides.yaml"), \
+    assert any(canaries["judge.api_key"].encode() in p.read_bytes() for p in files if p.name == "overrides.yaml"), (
         "Hydra's own record keeps the command line (documented)"
+    )
 
     (wb,) = offline_runs(sweep_dir / "0")
     run = read_run(wb)
@@ -63,13 +79,21 @@ def test_nothing_a_sweep_writes_carries_a_secret(cache_dir, tmp_path, postgres_u
 
 def test_redact_masks_url_passwords_and_secret_looking_keys_but_not_special_tokens(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:dbPassw0rd@db/app")  # a name that does not look secret
-    assert redact("connect postgresql+psycopg2://u:p4ss@h:5432/db, then http://host:8000/v1") == \
-        "connect postgresql+psycopg2://u:***@h:5432/db, then http://host:8000/v1"
-    assert redact({"judge": {"api_key": "sk-1", "api_key_env": "OPENAI_API_KEY"}, "pad_token": "<pad>"}) == \
-        {"judge": {"api_key": "***", "api_key_env": "OPENAI_API_KEY"}, "pad_token": "<pad>"}
+    assert (
+        redact("connect postgresql+psycopg2://u:p4ss@h:5432/db, then http://host:8000/v1")
+        == "connect postgresql+psycopg2://u:***@h:5432/db, then http://host:8000/v1"
+    )
+    assert redact({"judge": {"api_key": "sk-1", "api_key_env": "OPENAI_API_KEY"}, "pad_token": "<pad>"}) == {
+        "judge": {"api_key": "***", "api_key_env": "OPENAI_API_KEY"},
+        "pad_token": "<pad>",
+    }
     assert redact("log: dbPassw0rd") == "log: ***", "a URL password from the environment is known everywhere"
-    assert redact_argv(["train.py", "+trainer.hub_token=hf_abc", "trial.storage='mysql://u:pw@h/d'", "x=1"]) == \
-        ["train.py", "+trainer.hub_token=***", "trial.storage='mysql://u:***@h/d'", "x=1"]
+    assert redact_argv(["train.py", "+trainer.hub_token=hf_abc", "trial.storage='mysql://u:pw@h/d'", "x=1"]) == [
+        "train.py",
+        "+trainer.hub_token=***",
+        "trial.storage='mysql://u:***@h/d'",
+        "x=1",
+    ]
 
 
 def test_a_token_in_the_trainer_arguments_is_refused_it_would_be_pickled_with_the_model(tmp_path):

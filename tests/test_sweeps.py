@@ -25,8 +25,15 @@ def trials(db: Path, name: str) -> list:
 
 def test_async_sweep_runs_n_trials_then_resumes_to_the_new_total(cache_dir, tmp_path):
     db = tmp_path / "optuna.db"
-    common = ["-m", "+sweeps=dpo_beta", "hydra/launcher=submitit_local", "hydra.sweeper.n_workers=2",
-              "hydra.sweeper.study_name=beta", f"hydra.sweeper.storage=sqlite:///{db}", *FAST]
+    common = [
+        "-m",
+        "+sweeps=dpo_beta",
+        "hydra/launcher=submitit_local",
+        "hydra.sweeper.n_workers=2",
+        "hydra.sweeper.study_name=beta",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        *FAST,
+    ]
     proc = run_cli(cache_dir, *common, "hydra.sweeper.n_trials=6", out=tmp_path / "s1")
     first = trials(db, "beta")
     assert len(first) == 6 and all(t.state.name == "COMPLETE" for t in first)
@@ -49,9 +56,18 @@ def test_async_sweep_runs_n_trials_then_resumes_to_the_new_total(cache_dir, tmp_
 def test_a_failing_trial_is_recorded_and_the_sweep_goes_on(cache_dir, tmp_path):
     db = tmp_path / "optuna.db"
     run_cli(
-        cache_dir, "-m", "hydra/sweeper=llmsweep_optuna", "method=dpo", "hydra.sweeper.sampler.name=grid",
-        "hydra.sweeper.n_trials=2", "hydra.sweeper.study_name=fails", f"hydra.sweeper.storage=sqlite:///{db}",
-        f"data.path=choice({PREFS},{tmp_path}/missing.jsonl)", "tracking=none", *FAST, out=tmp_path / "s",
+        cache_dir,
+        "-m",
+        "hydra/sweeper=llmsweep_optuna",
+        "method=dpo",
+        "hydra.sweeper.sampler.name=grid",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.study_name=fails",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        f"data.path=choice({PREFS},{tmp_path}/missing.jsonl)",
+        "tracking=none",
+        *FAST,
+        out=tmp_path / "s",
     )
     by_state = {t.state.name: t for t in trials(db, "fails")}
     assert set(by_state) == {"COMPLETE", "FAIL"}
@@ -80,7 +96,11 @@ def test_a_worker_killed_mid_trial_is_retried_once_and_counted_once(cache_dir, t
     def kill_first_job():
         deadline = time.time() + 300
         while time.time() < deadline and not killed:
-            jobs = [p for p in (sweep / ".submitit").glob("[0-9]*") if p.is_dir()] if (sweep / ".submitit").exists() else []
+            jobs = (
+                [p for p in (sweep / ".submitit").glob("[0-9]*") if p.is_dir()]
+                if (sweep / ".submitit").exists()
+                else []
+            )
             if jobs:
                 time.sleep(3)  # mid-trial: the job is importing or training
                 pid = int(jobs[0].name)
@@ -95,8 +115,16 @@ def test_a_worker_killed_mid_trial_is_retried_once_and_counted_once(cache_dir, t
     killer = threading.Thread(target=kill_first_job, daemon=True)
     killer.start()
     run_cli(
-        cache_dir, "-m", "+sweeps=dpo_beta", "hydra/launcher=submitit_local", "hydra.sweeper.n_trials=2",
-        "hydra.sweeper.study_name=killed", f"hydra.sweeper.storage=sqlite:///{db}", "tracking=none", *FAST, out=sweep,
+        cache_dir,
+        "-m",
+        "+sweeps=dpo_beta",
+        "hydra/launcher=submitit_local",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.study_name=killed",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "tracking=none",
+        *FAST,
+        out=sweep,
     )
     killer.join(timeout=5)
     assert killed, "the test never saw a job to kill"
@@ -112,20 +140,34 @@ def test_a_worker_killed_mid_trial_is_retried_once_and_counted_once(cache_dir, t
 def test_median_pruner_stops_bad_trials_early(cache_dir, tmp_path):
     db = tmp_path / "optuna.db"
     run_cli(
-        cache_dir, "-m", "+sweeps=lora_rank", "hydra.sweeper.n_trials=6", "hydra.sweeper.study_name=prune",
-        f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.sampler.name=grid", "hydra.sweeper.pruner.name=median",
-        "+hydra.sweeper.pruner.kwargs.n_startup_trials=2", "+hydra.sweeper.pruner.kwargs.n_warmup_steps=0",
+        cache_dir,
+        "-m",
+        "+sweeps=lora_rank",
+        "hydra.sweeper.n_trials=6",
+        "hydra.sweeper.study_name=prune",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "hydra.sweeper.sampler.name=grid",
+        "hydra.sweeper.pruner.name=median",
+        "+hydra.sweeper.pruner.kwargs.n_startup_trials=2",
+        "+hydra.sweeper.pruner.kwargs.n_warmup_steps=0",
         # half the space is clearly bad: a learning rate too small to move the loss
-        "method.args.learning_rate=choice(0.003,0.0000001)", "method.lora.r=choice(4,8,16)",
-        "method.lora.lora_alpha=16", "method.lora.lora_dropout=0.0",
-        "trainer.max_steps=30", "trainer.eval_steps=5", "generate.num_prompts=2", out=tmp_path / "s",
+        "method.args.learning_rate=choice(0.003,0.0000001)",
+        "method.lora.r=choice(4,8,16)",
+        "method.lora.lora_alpha=16",
+        "method.lora.lora_dropout=0.0",
+        "trainer.max_steps=30",
+        "trainer.eval_steps=5",
+        "generate.num_prompts=2",
+        out=tmp_path / "s",
     )
     ts = trials(db, "prune")
     pruned = [t for t in ts if t.state.name == "PRUNED"]
     complete = [t for t in ts if t.state.name == "COMPLETE"]
     assert pruned and complete
     bad = [t for t in ts if t.params["method.args.learning_rate"] < 1e-5]
-    assert sum(t.state.name == "PRUNED" for t in bad) >= len(bad) - 2, "bad trials are pruned (the first ones set the median)"
+    assert sum(t.state.name == "PRUNED" for t in bad) >= len(bad) - 2, (
+        "bad trials are pruned (the first ones set the median)"
+    )
     steps = {t.number: read_metrics(Path(t.user_attrs["run_dir"]))["global_step"] for t in ts}
     assert max(steps[t.number] for t in pruned) < min(steps[t.number] for t in complete) == 30
     assert all(read_metrics(Path(t.user_attrs["run_dir"]))["pruned"] for t in pruned)
@@ -137,10 +179,19 @@ def test_median_pruner_stops_bad_trials_early(cache_dir, tmp_path):
 def test_two_objectives_end_with_the_pareto_front(cache_dir, tmp_path):
     db = tmp_path / "optuna.db"
     proc = run_cli(
-        cache_dir, "-m", "+sweeps=lora_rank", "hydra.sweeper.n_trials=3", "hydra.sweeper.study_name=pareto",
-        f"hydra.sweeper.storage=sqlite:///{db}", "hydra.sweeper.sampler.name=nsga2", "hydra.sweeper.pruner.name=none",
-        "hydra.sweeper.direction=[minimize,minimize]", "hydra.sweeper.objective=[eval_loss,train_runtime]",
-        "tracking=none", *FAST, out=tmp_path / "s",
+        cache_dir,
+        "-m",
+        "+sweeps=lora_rank",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.study_name=pareto",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "hydra.sweeper.sampler.name=nsga2",
+        "hydra.sweeper.pruner.name=none",
+        "hydra.sweeper.direction=[minimize,minimize]",
+        "hydra.sweeper.objective=[eval_loss,train_runtime]",
+        "tracking=none",
+        *FAST,
+        out=tmp_path / "s",
     )
     ts = trials(db, "pareto")
     assert len(ts) == 3 and all(t.state.name == "COMPLETE" and len(t.values) == 2 for t in ts)
@@ -157,15 +208,28 @@ def test_two_sweep_processes_share_one_postgresql_study(cache_dir, tmp_path, pos
 
     from helpers import cli_env
 
-    args = ["-m", "+sweeps=dpo_beta", "hydra.sweeper.n_trials=4", "hydra.sweeper.study_name=shared",
-            f"hydra.sweeper.storage={postgres_url}", "tracking=none", *FAST]
+    args = [
+        "-m",
+        "+sweeps=dpo_beta",
+        "hydra.sweeper.n_trials=4",
+        "hydra.sweeper.study_name=shared",
+        f"hydra.sweeper.storage={postgres_url}",
+        "tracking=none",
+        *FAST,
+    ]
     procs = [
-        subprocess.Popen([sys.executable, "train.py", *args, f"hydra.sweep.dir={tmp_path / f's{i}'}"],
-                         cwd=REPO, env=cli_env(cache_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "train.py", *args, f"hydra.sweep.dir={tmp_path / f's{i}'}"],
+            cwd=REPO,
+            env=cli_env(cache_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(2)
     ]
     outs = [p.communicate(timeout=600) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
     ts = optuna.load_study(study_name="shared", storage=postgres_url).get_trials(deepcopy=False)
     ran = [t for t in ts if not t.user_attrs.get("surplus")]
@@ -188,9 +252,18 @@ def test_a_trial_left_running_by_a_dead_sweep_is_failed_and_retried(cache_dir, t
     storage.record_heartbeat(orphan._trial_id)
     time.sleep(4)  # > 3 heartbeats of silence
     run_cli(
-        cache_dir, "-m", "hydra/sweeper=llmsweep_optuna", "method=dpo", "hydra.sweeper.heartbeat_s=1",
-        "hydra.sweeper.n_trials=1", "hydra.sweeper.study_name=stale", f"hydra.sweeper.storage=sqlite:///{db}",
-        "method.args.beta=tag(log,interval(0.01,0.5))", "tracking=none", *FAST, out=tmp_path / "s",
+        cache_dir,
+        "-m",
+        "hydra/sweeper=llmsweep_optuna",
+        "method=dpo",
+        "hydra.sweeper.heartbeat_s=1",
+        "hydra.sweeper.n_trials=1",
+        "hydra.sweeper.study_name=stale",
+        f"hydra.sweeper.storage=sqlite:///{db}",
+        "method.args.beta=tag(log,interval(0.01,0.5))",
+        "tracking=none",
+        *FAST,
+        out=tmp_path / "s",
     )
     ts = trials(db, "stale")
     assert [t.state.name for t in ts] == ["FAIL", "COMPLETE"]
@@ -213,7 +286,9 @@ def test_optuna_dashboard_opens_a_sweep_storage(tmp_path):
         port = s.getsockname()[1]
     exe = shutil.which("optuna-dashboard", path=str(Path(sys.executable).parent))
     assert exe, "optuna-dashboard is installed with the package"
-    proc = subprocess.Popen([exe, url, "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, url, "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -76,7 +76,9 @@ def test_dpo_starts_at_ln2_and_learns_the_preference(runs, method):
     dpo_loss = first["eval_loss"]
     if "eval_aux_loss" in first:
         adapter = json.loads((runs[method] / "model" / "adapter_config.json").read_text())
-        coef = json.loads((Path(adapter["base_model_name_or_path"]) / "config.json").read_text())["router_aux_loss_coef"]
+        coef = json.loads((Path(adapter["base_model_name_or_path"]) / "config.json").read_text())[
+            "router_aux_loss_coef"
+        ]
         dpo_loss -= coef * first["eval_aux_loss"]
     assert dpo_loss == pytest.approx(math.log(2), abs=1e-4)
     assert m["eval_loss"] < math.log(2) - 0.05

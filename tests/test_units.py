@@ -9,7 +9,12 @@ from llmsweep.tracking.secrets import redact
 
 
 def test_human_turn_is_the_instruction_and_gpt_turn_the_response():
-    rec = {"instruction": "수도는?", "context": "프랑스의 수도는 파리이다.", "response": "파리", "category": "closed_qa"}
+    rec = {
+        "instruction": "수도는?",
+        "context": "프랑스의 수도는 파리이다.",
+        "response": "파리",
+        "category": "closed_qa",
+    }
     ex = sft_example(rec)
     assert ex["prompt"] == [{"role": "user", "content": "프랑스의 수도는 파리이다.\n\n수도는?"}]
     assert ex["completion"] == [{"role": "assistant", "content": "파리"}]
@@ -19,8 +24,9 @@ def test_human_turn_is_the_instruction_and_gpt_turn_the_response():
 
 
 def test_chat_template_prompt_is_a_prefix_of_prompt_plus_answer():
-    from llmsweep.models.tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
     import jinja2
+
+    from llmsweep.models.tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
 
     t = jinja2.Environment().from_string(CHAT_TEMPLATE)
     kw = {"bos_token": SPECIAL_TOKENS["bos_token"], "eos_token": SPECIAL_TOKENS["eos_token"]}
@@ -37,7 +43,9 @@ def test_redact_replaces_environment_secrets_everywhere(monkeypatch):
     assert out == {"a": "key=***", "b": ["***", 3], "c": {"d": "fine"}}
 
 
-@pytest.mark.parametrize("mode_env,api_key,expected", [(None, None, "offline"), (None, "k", "online"), ("disabled", "k", "disabled")])
+@pytest.mark.parametrize(
+    "mode_env,api_key,expected", [(None, None, "offline"), (None, "k", "online"), ("disabled", "k", "disabled")]
+)
 def test_wandb_mode_is_offline_unless_the_environment_says_otherwise(monkeypatch, mode_env, api_key, expected):
     from omegaconf import OmegaConf
 

@@ -34,8 +34,12 @@ from llmsweep.library_fields import fields_of
 SFT, DPO = "trl.SFTConfig", "trl.DPOConfig"
 # config path -> the library classes a mapping there is passed to, per app (the recipe picks one at run time)
 PASS_THROUGH = {
-    "train": {"trainer": (SFT, DPO), "method.args": (SFT, DPO), "method.lora": ("peft.LoraConfig",),
-              "distributed.trainer": ("transformers.TrainingArguments",)},
+    "train": {
+        "trainer": (SFT, DPO),
+        "method.args": (SFT, DPO),
+        "method.lora": ("peft.LoraConfig",),
+        "distributed.trainer": ("transformers.TrainingArguments",),
+    },
     "merge": {"trainer": (SFT,), "eval.args": (SFT,)},
 }
 _KIND_NAMES = {"int": "an integer", "float": "a number", "bool": "true or false", "None": "null"}
@@ -73,8 +77,9 @@ def _check_field(key: str, classes: tuple[str, ...], values: list, given: bool, 
     for v in values:
         if kinds is not None and not _fits(v, kinds):
             where = "" if given else "; it is the composed config's value (`--cfg job` shows it)"
-            raise UserError(f"{key}={_show(v)}: expected {_kinds_text(kinds)}, as {name} is a field of "
-                            f"{with_name[0].owner}{where}")
+            raise UserError(
+                f"{key}={_show(v)}: expected {_kinds_text(kinds)}, as {name} is a field of {with_name[0].owner}{where}"
+            )
 
 
 def _kinds_text(kinds: frozenset[str]) -> str:

@@ -36,7 +36,7 @@ def generate_new_tokens(model, tokenizer, batch, **generate_kwargs):
             )
     finally:
         model.train(was_training)
-    return out[:, batch["input_ids"].shape[1]:]
+    return out[:, batch["input_ids"].shape[1] :]
 
 
 def generate_answers(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int) -> list[str]:

@@ -115,7 +115,9 @@ class Run:
         if self._tracker is None:
             from llmsweep.tracking.tracker import NullTracker, start_tracker
 
-            self._tracker = start_tracker(self.cfg, self.run_dir, self.job, self.stage) if self.is_writer else NullTracker()
+            self._tracker = (
+                start_tracker(self.cfg, self.run_dir, self.job, self.stage) if self.is_writer else NullTracker()
+            )
         return self._tracker
 
     def trainer_callbacks(self) -> list:
@@ -145,7 +147,9 @@ def objective_of(metrics: dict, keys: list[str], stage: str):
     missing = [k for k in keys if k not in metrics]
     if missing:
         have = sorted(k for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
-        raise UserError(f"objective={','.join(missing)} is not a metric of this {stage} run. Available: {', '.join(have)}")
+        raise UserError(
+            f"objective={','.join(missing)} is not a metric of this {stage} run. Available: {', '.join(have)}"
+        )
     values = [float(metrics[k]) for k in keys]
     return values[0] if len(values) == 1 else values
 

@@ -49,11 +49,15 @@ def _reachable(node: str) -> str:
         socket.getaddrinfo(node, None)
         return node
     except OSError:
-        out = subprocess.run(["scontrol", "show", "node", "-o", node], capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(
+            ["scontrol", "show", "node", "-o", node], capture_output=True, text=True, timeout=30
+        ).stdout
         addr = next((f.split("=", 1)[1] for f in out.split() if f.startswith("NodeAddr=")), None)
         if not addr:
-            raise UserError(f"SLURM node {node} does not resolve and scontrol shows no NodeAddr for it: "
-                            "set MASTER_ADDR in the job's environment") from None
+            raise UserError(
+                f"SLURM node {node} does not resolve and scontrol shows no NodeAddr for it: "
+                "set MASTER_ADDR in the job's environment"
+            ) from None
         return addr
 
 
@@ -115,8 +119,10 @@ def _how_to_continue(e: Exception) -> None:
 
     overrides = " ".join(redact_argv([o for o in hc.overrides.task if not o.startswith("hydra.run.dir=")]))
     app = hc.job.name if hc.job.name in ("train", "merge") else "train"
-    print(f"interrupted: {e}; continue with: python {app}.py {overrides} hydra.run.dir={run_dir}".replace("  ", " "),
-          file=sys.stderr)
+    print(
+        f"interrupted: {e}; continue with: python {app}.py {overrides} hydra.run.dir={run_dir}".replace("  ", " "),
+        file=sys.stderr,
+    )
 
 
 def _spawn_ranks(recipe: Recipe, cfg: DictConfig):
@@ -125,18 +131,33 @@ def _spawn_ranks(recipe: Recipe, cfg: DictConfig):
 
     n = int(cfg.devices.per_node)
     if int(cfg.devices.nodes) > 1:
-        raise UserError(f"devices.nodes={cfg.devices.nodes} runs one trial over several machines: that needs SLURM "
-                        "(hydra/launcher=slurm_local or slurm_a100, whose tasks are the processes)")
+        raise UserError(
+            f"devices.nodes={cfg.devices.nodes} runs one trial over several machines: that needs SLURM "
+            "(hydra/launcher=slurm_local or slurm_a100, whose tasks are the processes)"
+        )
     job = Job.from_hydra()
     state = job.run_dir / STATE
     state.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, state / "config.yaml", resolve=True)
-    spec = {"recipe": f"{recipe.run.__module__}:RECIPE", "run_dir": str(job.run_dir), "name": job.name,
-            "overrides": list(job.overrides), "group": job.group}
+    spec = {
+        "recipe": f"{recipe.run.__module__}:RECIPE",
+        "run_dir": str(job.run_dir),
+        "name": job.name,
+        "overrides": list(job.overrides),
+        "group": job.group,
+    }
     (state / "job.json").write_text(json.dumps(spec))
     (state / "outcome.json").unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={n}",
-           "-m", "llmsweep.launch", str(job.run_dir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={n}",
+        "-m",
+        "llmsweep.launch",
+        str(job.run_dir),
+    ]
     log.info("starting %d processes: %s", n, " ".join(cmd[2:]))
     signals = list(cfg.checkpoint.signals)
     # torchrun ignores SIGUSR1/2 (its ranks install their own handlers); a signal to this job reaches the ranks

@@ -59,14 +59,16 @@ def job_rows(sweep_dir: Path) -> list[dict[str, str]]:
     for num, run_dir, overrides in sorted(jobs, key=lambda j: (j[0] if isinstance(j[0], int) else -1, str(j[1]))):
         metrics, state = _metrics(run_dir)
         swept = " ".join(redact(o) for o in overrides if o not in common)
-        rows.append({
-            "job": f"#{num if num is not None else '?'} {swept}".rstrip(),
-            "run dir": _shown(run_dir),
-            "objective": _number(metrics.get("objective")),
-            "eval_loss": _number(metrics.get("eval_loss")),
-            "judge_mean": _number(metrics.get("judge_mean")),
-            "state": state,
-        })
+        rows.append(
+            {
+                "job": f"#{num if num is not None else '?'} {swept}".rstrip(),
+                "run dir": _shown(run_dir),
+                "objective": _number(metrics.get("objective")),
+                "eval_loss": _number(metrics.get("eval_loss")),
+                "judge_mean": _number(metrics.get("judge_mean")),
+                "state": state,
+            }
+        )
     return rows
 
 

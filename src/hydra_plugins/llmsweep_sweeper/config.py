@@ -1,6 +1,5 @@
 """Config of the `hydra/sweeper=llmsweep_optuna` sweeper (selected by every sweeps/*.yaml)."""
 
-
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
@@ -43,5 +42,6 @@ class LlmsweepOptunaConf:
     plots: bool = True  # optimization history, param importances, Pareto front (HTML + PNG) in the sweep dir
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name="llmsweep_optuna", node=LlmsweepOptunaConf,
-                             provider="llmsweep")
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="llmsweep_optuna", node=LlmsweepOptunaConf, provider="llmsweep"
+)

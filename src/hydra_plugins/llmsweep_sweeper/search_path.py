@@ -2,8 +2,6 @@
 path, so `+sweeps=NAME` finds sweeps/NAME.yaml. Only that group: a plain file:// entry for the checkout root would
 also expose every YAML under it (.venv included) as config groups, in `--help` and to overrides."""
 
-from typing import List, Optional
-
 # Hydra's file source is internal (hydra-core is pinned in pyproject.toml); subclassing it keeps its loading
 # and listing rather than copying them
 from hydra._internal.core_plugins.file_config_source import FileConfigSource
@@ -37,7 +35,7 @@ class SweepsConfigSource(FileConfigSource):
     def is_config(self, config_path: str) -> bool:
         return self._inside(config_path) and super().is_config(config_path)
 
-    def list(self, config_path: str, results_filter: Optional[ObjectType]) -> List[str]:
+    def list(self, config_path: str, results_filter: ObjectType | None) -> list[str]:
         if config_path.strip("/") == "":
             return [GROUP] if results_filter in (None, ObjectType.GROUP) and super().is_group(GROUP) else []
         return super().list(config_path, results_filter) if self._inside(config_path) else []

@@ -1,7 +1,6 @@
 """Hydra's side of the sweeper: parse the overrides, hand the loop to llmsweep.sweeping.driver."""
 
-
-from typing import Any, List
+from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.plugins.sweeper import Sweeper
@@ -20,10 +19,11 @@ class LlmsweepOptunaSweeper(Sweeper):
 
         self.hydra_context = hydra_context
         self.config = config
-        self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context,
-                                                                task_function=task_function, config=config)
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
 
-    def sweep(self, arguments: List[str]) -> Any:
+    def sweep(self, arguments: list[str]) -> Any:
         from llmsweep.sweeping.driver import run_sweep
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)

@@ -50,11 +50,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("source", help="input layout: kovicuna, alpaca, korquad1, korquad2, ultrafeedback, judged")
     p.add_argument("inputs", nargs="+", help="input files (.json, .jsonl) or directories of them")
-    p.add_argument("--out", required=True, help="output directory of JSON Lines shards, or a .jsonl file "
-                   "(either loads with datasets.load_dataset('json', ...) and is a data.path or mix input)")
+    p.add_argument(
+        "--out",
+        required=True,
+        help="output directory of JSON Lines shards, or a .jsonl file "
+        "(either loads with datasets.load_dataset('json', ...) and is a data.path or mix input)",
+    )
     p.add_argument("--first-turn-only", action="store_true", help="kovicuna: only each conversation's first exchange")
-    p.add_argument("--max-context-chars", type=int, default=4000, help="korquad2: context window around the answer (default 4000)")
-    p.add_argument("--conversational", action="store_true", help="preference pairs as chat messages (trl's conversational form)")
+    p.add_argument(
+        "--max-context-chars", type=int, default=4000, help="korquad2: context window around the answer (default 4000)"
+    )
+    p.add_argument(
+        "--conversational", action="store_true", help="preference pairs as chat messages (trl's conversational form)"
+    )
     p.add_argument("--workers", type=int, default=2, help="processes converting files in parallel (default 2)")
 
     m = sub.add_parser(
@@ -77,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
             from llmsweep.data.prepare import prepare, summary_line
             from llmsweep.data.sources import Options
 
-            opts = Options(first_turn_only=a.first_turn_only, max_context_chars=a.max_context_chars, conversational=a.conversational)
+            opts = Options(
+                first_turn_only=a.first_turn_only,
+                max_context_chars=a.max_context_chars,
+                conversational=a.conversational,
+            )
             s = prepare(a.source, a.inputs, a.out, opts, workers=a.workers)
             print(summary_line(s))
             for err in s["errors"]:
@@ -90,8 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             raise UserError(f"mix: --weights {a.weights!r} is not a comma-separated list of numbers") from None
         s = mix(a.inputs, a.out, weights, a.split, a.seed, jsonl=a.jsonl)
-        print(f"mix: {s['train']:,} train + {s['eval']:,} eval rows of {len(s['files'])} files -> {a.out} "
-              f"(train.npy, eval.npy{', train.jsonl, eval.jsonl' if a.jsonl else ''}); train with data.path={a.out}")
+        print(
+            f"mix: {s['train']:,} train + {s['eval']:,} eval rows of {len(s['files'])} files -> {a.out} "
+            f"(train.npy, eval.npy{', train.jsonl, eval.jsonl' if a.jsonl else ''}); train with data.path={a.out}"
+        )
         return 0
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

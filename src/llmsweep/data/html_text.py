@@ -14,7 +14,9 @@ _FRAGMENT_WRAP = {"<td": "<table><tr>{}</tr></table>", "<th": "<table><tr>{}</tr
 
 
 def html_to_text(html: str) -> str:
-    text = extract_plain_text(html, preserve_formatting=True, main_content=False, list_bullets=True, alt_texts=False, links=False)
+    text = extract_plain_text(
+        html, preserve_formatting=True, main_content=False, list_bullets=True, alt_texts=False, links=False
+    )
     text = _EDIT_LINK.sub("", text)
     text = _CELL_GAP.sub(" | ", text)
     return _BLANKS.sub("\n\n", text).strip()

@@ -53,8 +53,10 @@ def plan_files(mix_dir: Path, info: dict) -> list[Path]:
         size = p.stat().st_size if p.is_file() else None
         if size != f["bytes"]:
             now = "is gone" if size is None else f"has {size:,} bytes, not the {f['bytes']:,} it had"
-            raise UserError(f"data.path {mix_dir}: the mixed file {p} {now}. Fix: re-run `python -m llmsweep.data mix` "
-                            "on the current files.")
+            raise UserError(
+                f"data.path {mix_dir}: the mixed file {p} {now}. Fix: re-run `python -m llmsweep.data mix` "
+                "on the current files."
+            )
         files.append(p)
     return files
 
@@ -101,15 +103,19 @@ def load_splits(data: DictConfig, recipe: str):
     fmt = str(data.format)
     if NEEDS[recipe] != fmt:
         hint = "data=prefs_ko (or another prefs data config)" if recipe == "dpo" else "data=dolly_ko"
-        raise UserError(f"the {recipe} recipe trains on {NEEDS[recipe]} records but data={data.name} holds {fmt} records. Fix: {hint}.")
+        raise UserError(
+            f"the {recipe} recipe trains on {NEEDS[recipe]} records but data={data.name} holds {fmt} records. Fix: {hint}."
+        )
     to_example = sft_example if recipe == "sft" else dpo_example
 
     def load(records: Iterator[dict], limit=None) -> Dataset:
         return Dataset.from_list([to_example(r) for r in itertools.islice(records, limit or None)])
 
     if data.eval_size < 1:
-        raise UserError(f"data.eval_size={data.eval_size}: training evaluates on eval rows and needs at least 1. "
-                        "Fix: data.eval_size=32 (the default) or another count >= 1.")
+        raise UserError(
+            f"data.eval_size={data.eval_size}: training evaluates on eval rows and needs at least 1. "
+            "Fix: data.eval_size=32 (the default) or another count >= 1."
+        )
     path = Path(str(data.path))
     shards: list[Path] = []
     if path.is_dir():
@@ -126,23 +132,32 @@ def load_splits(data: DictConfig, recipe: str):
         else:
             shards = sorted(p for p in path.glob("*.jsonl") if not p.name.startswith("."))
             if not shards:
-                raise UserError(f"data.path {path} is a directory without a mix plan (mix.json), train.jsonl and "
-                                "eval.jsonl, or .jsonl shards. Fix: point it at the --out of `python -m llmsweep.data "
-                                "mix` or `prepare`, or at a JSON Lines file.")
+                raise UserError(
+                    f"data.path {path} is a directory without a mix plan (mix.json), train.jsonl and "
+                    "eval.jsonl, or .jsonl shards. Fix: point it at the --out of `python -m llmsweep.data "
+                    "mix` or `prepare`, or at a JSON Lines file."
+                )
         if not shards:
             if len(train_ds) and len(eval_ds):
                 return train_ds, eval_ds
             # an empty split fails only later, deep in training (no prompts to generate from, no eval loss)
-            fix = f"re-run `python -m llmsweep.data mix` with --split {nearest_split(n, split_of(path))}" if n > 1 \
+            fix = (
+                f"re-run `python -m llmsweep.data mix` with --split {nearest_split(n, split_of(path))}"
+                if n > 1
                 else "mix more rows"
-            raise UserError(f"data.path {path}: {len(train_ds)} train + {len(eval_ds)} eval rows; training needs at "
-                            f"least 1 of each. Fix: {fix}.")
+            )
+            raise UserError(
+                f"data.path {path}: {len(train_ds)} train + {len(eval_ds)} eval rows; training needs at "
+                f"least 1 of each. Fix: {fix}."
+            )
     files = shards or [path]
     ds = load(itertools.chain.from_iterable(read_jsonl(str(f), fmt) for f in files), data.max_rows)
     if len(ds) <= data.eval_size:
         limit = f" (data.max_rows={data.max_rows})" if data.max_rows else ""
         fix = f"data.eval_size={len(ds) - 1} or less, or more records" if len(ds) > 1 else "more records"
-        raise UserError(f"data.path {path}: {len(ds)} records{limit}, not enough for data.eval_size={data.eval_size} "
-                        f"eval rows plus at least 1 training row. Fix: {fix}.")
+        raise UserError(
+            f"data.path {path}: {len(ds)} records{limit}, not enough for data.eval_size={data.eval_size} "
+            f"eval rows plus at least 1 training row. Fix: {fix}."
+        )
     split = ds.train_test_split(test_size=data.eval_size, seed=data.seed, shuffle=True)
     return split["train"], split["test"]

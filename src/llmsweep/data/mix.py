@@ -78,9 +78,11 @@ def split_sizes(n: int, split: float) -> tuple[int, int]:
     if n < 2:
         raise UserError(f"mix: {n} row(s) in all, but a train and an eval split need at least 2. Fix: mix more rows.")
     side, way = ("eval", "lower") if n_train >= n else ("train", "higher")
-    raise UserError(f"mix: --split {split} of {n} rows leaves {n_train} train + {n - n_train} eval rows, but training "
-                    f"needs at least 1 {side} row. Fix: --split {nearest_split(n, split):g} (or {way}), "
-                    "or mix more rows.")
+    raise UserError(
+        f"mix: --split {split} of {n} rows leaves {n_train} train + {n - n_train} eval rows, but training "
+        f"needs at least 1 {side} row. Fix: --split {nearest_split(n, split):g} (or {way}), "
+        "or mix more rows."
+    )
 
 
 def nearest_split(n: int, split: float) -> float:
@@ -89,8 +91,14 @@ def nearest_split(n: int, split: float) -> float:
     return min(fits, key=lambda s: abs(s - split))
 
 
-def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, split: float = 0.98, seed: int = 0,
-        jsonl: bool = False) -> dict:
+def mix(
+    inputs: list[str],
+    out: str | Path,
+    weights: list[float] | None = None,
+    split: float = 0.98,
+    seed: int = 0,
+    jsonl: bool = False,
+) -> dict:
     groups = [input_files(p) for p in inputs]
     weights = weights or [1.0] * len(inputs)
     if len(weights) != len(inputs):
@@ -132,7 +140,11 @@ def mix(inputs: list[str], out: str | Path, weights: list[float] | None = None, 
     summary = {
         "format": PLAN_FORMAT,
         "files": [{"path": os.path.relpath(p.resolve(), out.resolve()), "bytes": p.stat().st_size} for p in files],
-        "inputs": per_source, "seed": seed, "split": split, "train": n_train, "eval": len(picks) - n_train,
+        "inputs": per_source,
+        "seed": seed,
+        "split": split,
+        "train": n_train,
+        "eval": len(picks) - n_train,
     }
     (out / "mix.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     return summary
@@ -143,7 +155,9 @@ def write_jsonl(files: list[Path], plan: np.ndarray, dest: Path) -> None:
     fds = [os.open(p, os.O_RDONLY) for p in files]
     try:
         with open(dest, "wb", buffering=BUF) as f:
-            for i, off, length in zip(plan["file"].tolist(), plan["offset"].tolist(), plan["length"].tolist(), strict=True):
+            for i, off, length in zip(
+                plan["file"].tolist(), plan["offset"].tolist(), plan["length"].tolist(), strict=True
+            ):
                 line = os.pread(fds[i], length, off)
                 f.write(line if line.endswith(b"\n") else line + b"\n")
     finally:

@@ -20,9 +20,9 @@ import re
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import orjson
 import xxhash  # a dependency of datasets; the same 64-bit digest in every worker process
@@ -224,19 +224,25 @@ def _append(src: Path, dst) -> None:
 def _output_dir(out: Path) -> None:
     """Create `out` for shards; refuse a directory holding anything but an earlier run's shards, which go."""
     if out.exists() and not out.is_dir():
-        raise UserError(f"prepare --out {out}: a file is there; a directory of shards goes to a path without a "
-                        ".jsonl suffix. Fix: --out {out}.jsonl for one file, or another directory name.")
+        raise UserError(
+            f"prepare --out {out}: a file is there; a directory of shards goes to a path without a "
+            ".jsonl suffix. Fix: --out {out}.jsonl for one file, or another directory name."
+        )
     out.mkdir(parents=True, exist_ok=True)
     others = [p.name for p in out.iterdir() if not SHARD.fullmatch(p.name) and not p.name.startswith(".part-")]
     if others:
-        raise UserError(f"prepare --out {out}: the directory holds files prepare did not write "
-                        f"({', '.join(others[:3])}). Fix: an empty or new directory.")
+        raise UserError(
+            f"prepare --out {out}: the directory holds files prepare did not write "
+            f"({', '.join(others[:3])}). Fix: an empty or new directory."
+        )
     for p in out.iterdir():
         p.unlink()
 
 
-def prepare(name: str, inputs: list[str], out: str | Path, opts: Options = Options(), workers: int = 2) -> dict:
+def prepare(name: str, inputs: list[str], out: str | Path, opts: Options | None = None, workers: int = 2) -> dict:
     from tqdm import tqdm
+
+    opts = opts if opts is not None else Options()
 
     src = source(name)
     files = input_files(inputs)
@@ -250,16 +256,27 @@ def prepare(name: str, inputs: list[str], out: str | Path, opts: Options = Optio
         part_dir = out.parent
     rejects_path = out.with_name(out.name + ".rejects.jsonl")
     stem = f".part-{os.getpid()}-"
-    tasks = [(name, f, opts, part_dir / f"{stem}{i:05d}.jsonl", part_dir / f"{stem}{i:05d}.rejects")
-             for i, f in enumerate(files)]
+    tasks = [
+        (name, f, opts, part_dir / f"{stem}{i:05d}.jsonl", part_dir / f"{stem}{i:05d}.rejects")
+        for i, f in enumerate(files)
+    ]
     seen: set[int] = set()
-    total = {"rows_in": 0, "rows_out": 0, "rejected": Counter(), "records_converted": 0, "records_written": 0,
-             "duplicates": 0}
+    total = {
+        "rows_in": 0,
+        "rows_out": 0,
+        "rejected": Counter(),
+        "records_converted": 0,
+        "records_written": 0,
+        "duplicates": 0,
+    }
     per_file, errors, shards = [], [], []
     t0 = time.perf_counter()
     try:
-        with open(rejects_path, "wb") as frej, open(os.devnull if sharded else out, "wb") as fout, \
-                tqdm(desc=f"{name}", unit=" rows", smoothing=0.1) as bar:
+        with (
+            open(rejects_path, "wb") as frej,
+            open(os.devnull if sharded else out, "wb") as fout,
+            tqdm(desc=f"{name}", unit=" rows", smoothing=0.1) as bar,
+        ):
             for i, res in enumerate(_results(tasks, max(1, workers), bar)):
                 part = Path(res.part)
                 mine = set(res.digests)
@@ -290,8 +307,16 @@ def prepare(name: str, inputs: list[str], out: str | Path, opts: Options = Optio
                 total["duplicates"] += res.duplicates
                 if res.error:
                     errors.append(res.error)
-                per_file.append({"path": res.path, "rows_in": res.rows_in, "rows_out": res.rows_out,
-                                 "records": res.records, "rejected": dict(res.rejected), "error": res.error})
+                per_file.append(
+                    {
+                        "path": res.path,
+                        "rows_in": res.rows_in,
+                        "rows_out": res.rows_out,
+                        "records": res.records,
+                        "rejected": dict(res.rejected),
+                        "error": res.error,
+                    }
+                )
     finally:
         for _, _, _, part, rejects in tasks:
             part.unlink(missing_ok=True)
@@ -318,8 +343,9 @@ def prepare(name: str, inputs: list[str], out: str | Path, opts: Options = Optio
         "files": per_file,
         "errors": errors,
     }
-    out.with_name(out.name + ".summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2),
-                                                         encoding="utf-8")
+    out.with_name(out.name + ".summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return summary
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
@@ -38,7 +39,12 @@ def read_jsonl(path: Path) -> Iterator[Unit]:
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield Unit(where, problem="invalid UTF-8", detail=f"at byte {e.start} of the line", raw=line.decode("utf-8", "replace"))
+                yield Unit(
+                    where,
+                    problem="invalid UTF-8",
+                    detail=f"at byte {e.start} of the line",
+                    raw=line.decode("utf-8", "replace"),
+                )
                 continue
             try:
                 yield Unit(where, orjson.loads(text))
@@ -70,7 +76,9 @@ def _json_error(path: Path, e: Exception, done: int) -> UserError:
         what = f"truncated JSON: the file ends (byte {size}) inside item {done}"
     else:
         what = f"invalid JSON after item {done - 1}: {str(e).splitlines()[0]}"
-    return UserError(f"{path}: {what}. The {done} complete items before it were converted. Fix or re-download the file and run again.")
+    return UserError(
+        f"{path}: {what}. The {done} complete items before it were converted. Fix or re-download the file and run again."
+    )
 
 
 def read_json_items(path: Path, prefix: str, label: str) -> Iterator[Unit]:

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from llmsweep.errors import UserError
 
 DOLLY_FIELDS = ("instruction", "context", "response", "category")
 PREFS_FIELDS = ("prompt", "chosen", "rejected")
 # databricks-dolly-15k's categories; QA with a context is closed_qa
-CATEGORIES = frozenset({
-    "open_qa", "closed_qa", "general_qa", "brainstorming", "classification",
-    "summarization", "information_extraction", "creative_writing",
-})
+CATEGORIES = frozenset(
+    {
+        "open_qa",
+        "closed_qa",
+        "general_qa",
+        "brainstorming",
+        "classification",
+        "summarization",
+        "information_extraction",
+        "creative_writing",
+    }
+)
 
 
 def dolly_problem(rec: dict) -> str | None:
@@ -45,6 +53,8 @@ def prefs_problem(rec: dict) -> str | None:
     if rec["chosen"] == rec["rejected"]:
         return "chosen equals rejected"
     return None
+
+
 REQUIRED = {"dolly": ("instruction", "response"), "prefs": PREFS_FIELDS}
 
 
@@ -68,7 +78,9 @@ def read_jsonl(path: str, fmt: str) -> Iterator[dict]:
     try:
         f = open(path, encoding="utf-8")
     except OSError as e:
-        raise UserError(f"data.path {path}: {e.strerror}. Fix: point data.path at a JSON Lines file of {fmt} records.") from e
+        raise UserError(
+            f"data.path {path}: {e.strerror}. Fix: point data.path at a JSON Lines file of {fmt} records."
+        ) from e
     with f:
         for lineno, rec in json_objects(f, path, list(fields)):
             yield checked(rec, fmt, f"{path} line {lineno}")

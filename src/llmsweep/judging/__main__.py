@@ -22,25 +22,41 @@ Secrets (the judge's API key) come from the environment variable named by judge.
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m llmsweep.judging", description="Judged 1-5 quality scores outside a training run.",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m llmsweep.judging",
+        description="Judged 1-5 quality scores outside a training run.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("rejudge", help="score a run dir's answers.jsonl with a judge -> RUN/judgments.<judge>.jsonl",
-                       description="Score an existing run dir's answers.jsonl with the judge the overrides choose; writes "
-                       "RUN/judgments.<judge.name>.jsonl and prints the scores, and their agreement with the run's own judgments.jsonl.")
+    r = sub.add_parser(
+        "rejudge",
+        help="score a run dir's answers.jsonl with a judge -> RUN/judgments.<judge>.jsonl",
+        description="Score an existing run dir's answers.jsonl with the judge the overrides choose; writes "
+        "RUN/judgments.<judge.name>.jsonl and prints the scores, and their agreement with the run's own judgments.jsonl.",
+    )
     r.add_argument("overrides", nargs="*", help="run_dir=RUN (required) judge=NAME judge.KEY=VALUE ...")
-    h = sub.add_parser("import-human", help="human 1-5 ratings (CSV/JSONL: prompt, answer, score) for a run's answers",
-                       description="Validate a ratings file (CSV with a header, or JSON Lines; fields prompt, answer, score 1-5), "
-                       "match it to the run's answers, write RUN/judgments.human.jsonl and print agreement with every other judge of the run.")
+    h = sub.add_parser(
+        "import-human",
+        help="human 1-5 ratings (CSV/JSONL: prompt, answer, score) for a run's answers",
+        description="Validate a ratings file (CSV with a header, or JSON Lines; fields prompt, answer, score 1-5), "
+        "match it to the run's answers, write RUN/judgments.human.jsonl and print agreement with every other judge of the run.",
+    )
     h.add_argument("ratings", help="CSV or JSON Lines file")
     h.add_argument("overrides", nargs="*", help="run_dir=RUN (required)")
-    a = sub.add_parser("agreement", help="Spearman and quadratic-weighted kappa between two judgments files",
-                       description="Agreement of two judgments files over the answers both scored.")
+    a = sub.add_parser(
+        "agreement",
+        help="Spearman and quadratic-weighted kappa between two judgments files",
+        description="Agreement of two judgments files over the answers both scored.",
+    )
     a.add_argument("a")
     a.add_argument("b")
-    d = sub.add_parser("pairs", help="DPO pairs (prompt/chosen/rejected) from two or more runs' answers scored by a judge",
-                       description="Score each run's tuned answers with the judge, then write the better/worse answer per prompt as "
-                       "preference records through the data pipeline (llmsweep.data prepare, source 'judged'): OUT, OUT.rejects.jsonl, OUT.summary.json.")
+    d = sub.add_parser(
+        "pairs",
+        help="DPO pairs (prompt/chosen/rejected) from two or more runs' answers scored by a judge",
+        description="Score each run's tuned answers with the judge, then write the better/worse answer per prompt as "
+        "preference records through the data pipeline (llmsweep.data prepare, source 'judged'): OUT, OUT.rejects.jsonl, OUT.summary.json.",
+    )
     d.add_argument("runs", nargs="+", help="run dirs (KEY=VALUE arguments among them are overrides)")
     d.add_argument("--out", required=True, help="output JSON Lines file of prefs records")
     d.add_argument("--conversational", action="store_true", help="write chat messages instead of strings")
@@ -82,7 +98,8 @@ def _finite(obj):
 
 
 def compose(overrides: list[str]):
-    from hydra import compose as hydra_compose, initialize_config_dir
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
 
     from llmsweep.paths import CONF_DIR
 
@@ -149,7 +166,9 @@ def pairs(runs: list[str], overrides: list[str], out: str, conversational: bool)
     by_run = {}
     for i, run in enumerate(runs):
         run_dir = _run_dir(run)
-        by_run[f"{i}:{run_dir}"] = judge_answers(judge, str(cfg.judge.name), _read(run_dir / "answers.jsonl"), judge_base=False)
+        by_run[f"{i}:{run_dir}"] = judge_answers(
+            judge, str(cfg.judge.name), _read(run_dir / "answers.jsonl"), judge_base=False
+        )
     check_scored(str(cfg.judge.name), [r for records in by_run.values() for r in records])
     summary = write_pairs(by_run, out, conversational)
     print_json({k: summary[k] for k in ("output", "rejects", "rows_in", "records_written", "rejected_by_reason")})

@@ -30,8 +30,10 @@ def build_judge(judge: DictConfig):
     name = judge.get("name", "?")
     missing = [k for k in judge if OmegaConf.is_missing(judge, k)]
     if missing:
-        raise UserError(f"judge={name}: {', '.join('judge.' + k for k in missing)} must be set "
-                        f"(e.g. {' '.join(f'judge.{k}=...' for k in missing)})")
+        raise UserError(
+            f"judge={name}: {', '.join('judge.' + k for k in missing)} must be set "
+            f"(e.g. {' '.join(f'judge.{k}=...' for k in missing)})"
+        )
     backend = OmegaConf.to_container(judge, resolve=True)
     for k in STAGE_KEYS:
         backend.pop(k, None)

@@ -13,8 +13,8 @@ import logging
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from tqdm.auto import tqdm
 
@@ -39,7 +39,7 @@ class JudgmentCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> Optional[Verdict]:
+    def get(self, key: str) -> Verdict | None:
         path = self._path(key)
         if not path.is_file():
             return None
@@ -53,7 +53,9 @@ class JudgmentCache:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{time.monotonic_ns()}")
-        tmp.write_text(json.dumps({"score": v.score, "raw": v.raw, "parse": v.parse}, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"score": v.score, "raw": v.raw, "parse": v.parse}, ensure_ascii=False), encoding="utf-8"
+        )
         tmp.replace(path)  # atomic: concurrent trials may judge the same answer
 
 
@@ -62,7 +64,7 @@ def grade(
     call: Callable[[list[dict]], str],
     *,
     identity: str,
-    cache: Optional[JudgmentCache],
+    cache: JudgmentCache | None,
     language: str,
     with_reference: bool,
     attempts: int,
@@ -109,13 +111,18 @@ def missing_reasons(records: list[dict]) -> str:
     return "; ".join(f"{n}× {reason}" for reason, n in counts.most_common())
 
 
-def check_scored(name: str, records: list[dict], where: Optional[Path] = None) -> None:
+def check_scored(name: str, records: list[dict], where: Path | None = None) -> None:
     """Refuse a judging that scored nothing (its reasons, counted); warn on stderr when some are unscored."""
     scored = sum(r.get("score") is not None for r in records)
     if records and not scored:
         kept = f"each answer's reason is in {where}; " if where else ""
-        raise UserError(f"judge={name} scored none of the {len(records)} answers: {missing_reasons(records)}. "
-                        f"Fix: {kept}remove the cause and run the same command again.")
+        raise UserError(
+            f"judge={name} scored none of the {len(records)} answers: {missing_reasons(records)}. "
+            f"Fix: {kept}remove the cause and run the same command again."
+        )
     if scored < len(records):
-        print(f"warning: judge={name} left {len(records) - scored} of {len(records)} answers unscored: "
-              f"{missing_reasons(records)}", file=sys.stderr)
+        print(
+            f"warning: judge={name} left {len(records) - scored} of {len(records)} answers unscored: "
+            f"{missing_reasons(records)}",
+            file=sys.stderr,
+        )

@@ -6,7 +6,6 @@ Loaded with the serving engine's loader (LoRA adapter on its base, or a full mod
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 from llmsweep.judging.grading import JudgmentCache, grade
 from llmsweep.judging.rubric import RUBRIC_VERSION
@@ -14,9 +13,18 @@ from llmsweep.judging.verdict import Item, JudgeCallError, Verdict
 
 
 class HFJudge:
-    def __init__(self, model_path: str, language: str = "en", with_reference: bool = True, max_new_tokens: int = 256,
-                 attempts: int = 1, backoff_s: float = 0.0, device: str = "auto", dtype: str = "auto",
-                 cache_dir: Optional[str] = None):
+    def __init__(
+        self,
+        model_path: str,
+        language: str = "en",
+        with_reference: bool = True,
+        max_new_tokens: int = 256,
+        attempts: int = 1,
+        backoff_s: float = 0.0,
+        device: str = "auto",
+        dtype: str = "auto",
+        cache_dir: str | None = None,
+    ):
         from llmsweep.judging.build import check_language
         from llmsweep.serving.engine import load_transformers_engine, model_dir_of
 
@@ -37,6 +45,14 @@ class HFJudge:
             raise JudgeCallError(f"generation failed: {e}") from None
 
     def judge(self, items: list[Item]) -> list[Verdict]:
-        return grade(items, self.call, identity=self.identity, cache=self.cache, language=self.language,
-                     with_reference=self.with_reference, attempts=self.attempts, backoff_s=self.backoff_s,
-                     desc="judging with a local model")
+        return grade(
+            items,
+            self.call,
+            identity=self.identity,
+            cache=self.cache,
+            language=self.language,
+            with_reference=self.with_reference,
+            attempts=self.attempts,
+            backoff_s=self.backoff_s,
+            desc="judging with a local model",
+        )

@@ -27,8 +27,10 @@ def read_ratings(path: str | Path) -> dict[tuple[str, str], int]:
         score = _score(row["score"], where)
         k = (str(row["prompt"]).strip(), str(row["answer"]).strip())
         if k in out and out[k] != score:
-            raise UserError(f"{where}: this prompt/answer was already rated {out[k]}, now {score}. "
-                            "Fix: one rating per answer (agree on or average several raters' scores first).")
+            raise UserError(
+                f"{where}: this prompt/answer was already rated {out[k]}, now {score}. "
+                "Fix: one rating per answer (agree on or average several raters' scores first)."
+            )
         out[k] = score
     if not out:
         raise UserError(f"{path}: no ratings in the file")
@@ -50,7 +52,9 @@ def _csv_rows(path: Path):
         reader = csv.DictReader(f)
         missing = [k for k in FIELDS if k not in (reader.fieldnames or [])]
         if missing:
-            raise UserError(f"{path} line 1: header {reader.fieldnames} lacks {missing}. Fix: a header row with {', '.join(FIELDS)}.")
+            raise UserError(
+                f"{path} line 1: header {reader.fieldnames} lacks {missing}. Fix: a header row with {', '.join(FIELDS)}."
+            )
         start = reader.line_num + 1
         for row in reader:
             yield start, row

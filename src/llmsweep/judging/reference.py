@@ -20,7 +20,9 @@ class ReferenceJudge:
 
         self.bins = [float(b) for b in bins]
         if len(self.bins) != 4 or self.bins != sorted(self.bins) or not all(0 < b <= 100 for b in self.bins):
-            raise UserError(f"judge.bins={list(bins)}: need 4 increasing chrF edges in (0, 100] (they split 0–100 into scores 1..5)")
+            raise UserError(
+                f"judge.bins={list(bins)}: need 4 increasing chrF edges in (0, 100] (they split 0–100 into scores 1..5)"
+            )
         self.chrf = CHRF(char_order=char_order, word_order=word_order)
 
     def judge(self, items: list[Item]) -> list[Verdict]:

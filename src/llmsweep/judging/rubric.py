@@ -7,7 +7,6 @@ optionally a reference answer, and the answer; it explains briefly and must end 
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 RUBRIC_VERSION = "1"  # part of every cache key: changing the wording below must bump it
 
@@ -42,7 +41,7 @@ REFERENCE_BLOCK = {
 }
 
 
-def grading_messages(prompt: str, answer: str, reference: Optional[str], language: str) -> list[dict]:
+def grading_messages(prompt: str, answer: str, reference: str | None, language: str) -> list[dict]:
     """Chat messages asking for one 1–5 rating. `reference` None leaves the reference out."""
     with_ref = bool(reference)
     system = SYSTEM[language].format(reference_note=REFERENCE_NOTE[language] if with_ref else "")
@@ -55,7 +54,7 @@ _STRICT = re.compile(r"Rating:\s*\[\[([1-5])\]\]\s*\Z")
 _ANY = re.compile(r"\[\[\s*(\d+(?:\.\d+)?)\s*\]\]")
 
 
-def parse_rating(text: str) -> tuple[Optional[int], str]:
+def parse_rating(text: str) -> tuple[int | None, str]:
     """(score, how) from a judge's reply.
 
     Strict: the reply ends with `Rating: [[N]]`, N in 1..5 -> (N, "strict").

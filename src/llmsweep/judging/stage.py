@@ -3,20 +3,18 @@ the scores to the tracker."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import statistics
-from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Optional
+from pathlib import Path
 
 from omegaconf import DictConfig
 
 from llmsweep.errors import UserError
+from llmsweep.jsonl import write_jsonl
 from llmsweep.judging.build import build_judge
 from llmsweep.judging.verdict import Item
-from llmsweep.jsonl import write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -34,21 +32,36 @@ class Judged:
         """answer column -> the score of each answer row (None where unjudged), for the tracker's table."""
         by = {(r["which"], r["prompt"], r["answer"]): r["score"] for r in self.records}
         judged = {r["which"] for r in self.records}
-        return {col: [by.get((which, a["prompt"], a.get(col))) for a in answers]
-                for which, col in fields.items() if which in judged}
+        return {
+            col: [by.get((which, a["prompt"], a.get(col))) for a in answers]
+            for which, col in fields.items()
+            if which in judged
+        }
 
 
-def judge_answers(judge, name: str, answers: list[dict], judge_base: bool = True,
-                  fields: dict[str, str] = ANSWER_FIELDS) -> list[dict]:
+def judge_answers(
+    judge, name: str, answers: list[dict], judge_base: bool = True, fields: dict[str, str] = ANSWER_FIELDS
+) -> list[dict]:
     """One judgment record per (answer row, judged column): what judgments.jsonl holds. `fields` maps each
     judged answer ("tuned", "base") to its answers.jsonl column; "base" only with `judge_base`."""
     which = [w for w in fields if w != "base" or judge_base]
     pairs = [(w, a) for w in which for a in answers]
     verdicts = judge.judge([Item(a["prompt"], a[fields[w]], a.get("reference")) for w, a in pairs])
     return [
-        {"which": w, "prompt": a["prompt"], "answer": a[fields[w]], "reference": a.get("reference"),
-         "judge": name, "score": v.score, "missing": v.missing, "raw": v.raw, "parse": v.parse,
-         "latency_s": round(v.latency_s, 4), "attempts": v.attempts, "cached": v.cached}
+        {
+            "which": w,
+            "prompt": a["prompt"],
+            "answer": a[fields[w]],
+            "reference": a.get("reference"),
+            "judge": name,
+            "score": v.score,
+            "missing": v.missing,
+            "raw": v.raw,
+            "parse": v.parse,
+            "latency_s": round(v.latency_s, 4),
+            "attempts": v.attempts,
+            "cached": v.cached,
+        }
         for (w, a), v in zip(pairs, verdicts)
     ]
 
@@ -81,8 +94,10 @@ def judge_run(cfg: DictConfig, run_dir: Path, answers: list[dict], fields: dict[
     try:
         judge = build_judge(judge_cfg)
     except UserError as e:  # after training: say how to score the saved answers once the config is fixed
-        raise UserError(f"{e}\nThe model and answers.jsonl are saved in {run_dir}; score them with "
-                        f"`python -m llmsweep.judging rejudge run_dir={run_dir} judge=...`.") from None
+        raise UserError(
+            f"{e}\nThe model and answers.jsonl are saved in {run_dir}; score them with "
+            f"`python -m llmsweep.judging rejudge run_dir={run_dir} judge=...`."
+        ) from None
     if judge is None:
         return Judged()
     name = str(judge_cfg.get("name"))
@@ -93,11 +108,16 @@ def judge_run(cfg: DictConfig, run_dir: Path, answers: list[dict], fields: dict[
     for r in records:
         if r["missing"]:
             log.warning("judge=%s: no score for a %s answer: %s", name, r["which"], r["missing"])
-    log.info("judge=%s: mean %.3f over %d answers, %d missing", name, metrics.get("judge_mean", math.nan),
-             metrics.get("judge_count", 0), metrics.get("judge_missing", 0))
+    log.info(
+        "judge=%s: mean %.3f over %d answers, %d missing",
+        name,
+        metrics.get("judge_mean", math.nan),
+        metrics.get("judge_count", 0),
+        metrics.get("judge_missing", 0),
+    )
     return Judged(records, metrics)
 
 
-def judgments_path(run_dir: Path, name: Optional[str] = None) -> Path:
+def judgments_path(run_dir: Path, name: str | None = None) -> Path:
     """The run's own judgments.jsonl, or judgments.<name>.jsonl for a re-judging."""
     return Path(run_dir) / ("judgments.jsonl" if name is None else f"judgments.{name}.jsonl")

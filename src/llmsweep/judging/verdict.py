@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -12,18 +11,18 @@ class Item:
 
     prompt: str
     answer: str
-    reference: Optional[str] = None
+    reference: str | None = None
 
 
 @dataclass
 class Verdict:
     """A 1–5 score, or `missing` with its reason (score None: never a stand-in number)."""
 
-    score: Optional[int]
+    score: int | None
     raw: str = ""  # the judge's own text (chrF value, the LLM's reply, the human's row)
     latency_s: float = 0.0
-    missing: Optional[str] = None
-    parse: Optional[str] = None  # "strict" | "fallback" for LLM judges (rubric.parse_rating)
+    missing: str | None = None
+    parse: str | None = None  # "strict" | "fallback" for LLM judges (rubric.parse_rating)
     cached: bool = False
     attempts: int = 0
 

@@ -25,7 +25,10 @@ def losses(cfg: DictConfig, model, tokenizer, splits: dict, out_dir: Path) -> di
     """eval_loss (and eval_<name>_loss per eval set), with trl's SFTTrainer.evaluate."""
     import trl
 
-    fields = {**OmegaConf.to_container(cfg.trainer, resolve=True), **OmegaConf.to_container(cfg.eval.args, resolve=True)}
+    fields = {
+        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        **OmegaConf.to_container(cfg.eval.args, resolve=True),
+    }
     fields.update(output_dir=str(out_dir), report_to="none", seed=cfg.seed)
     try:
         args = trl.SFTConfig(**fields)
@@ -33,7 +36,9 @@ def losses(cfg: DictConfig, model, tokenizer, splits: dict, out_dir: Path) -> di
         raise UserError(f"eval.args / trainer: {e} (fields of trl.SFTConfig)") from e
     datasets = {name or "main": ds for name, ds in splits.items()}
     # SFTTrainer requires a train set; the main eval split is only tokenized, never trained on
-    trainer = trl.SFTTrainer(model=model, args=args, train_dataset=datasets["main"], eval_dataset=datasets, processing_class=tokenizer)
+    trainer = trl.SFTTrainer(
+        model=model, args=args, train_dataset=datasets["main"], eval_dataset=datasets, processing_class=tokenizer
+    )
     metrics: dict = {}
     for name in datasets:
         prefix = "eval" if name == "main" else f"eval_{name}"
@@ -48,5 +53,7 @@ def answers(cfg: DictConfig, model, tokenizer, eval_split) -> list[dict]:
     probe = eval_split.select(range(min(cfg.generate.num_prompts, len(eval_split))))
     prompts = [ex["prompt"] for ex in probe]
     got = generate_answers(model, tokenizer, prompts, cfg.generate.max_new_tokens)
-    return [{"prompt": ex["prompt"][-1]["content"], "reference": ex["completion"][0]["content"], "merged_answer": a}
-            for ex, a in zip(probe, got)]
+    return [
+        {"prompt": ex["prompt"][-1]["content"], "reference": ex["completion"][0]["content"], "merged_answer": a}
+        for ex, a in zip(probe, got)
+    ]

@@ -56,7 +56,9 @@ def resolve(path: str, label: str) -> Input:
     if found is not None and (found / "model").is_dir():  # a run dir of train.py
         found = found / "model"
     if found is not None and (found / "adapter_config.json").exists():
-        base_ref = json.loads((found / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+        base_ref = json.loads((found / "adapter_config.json").read_text(encoding="utf-8")).get(
+            "base_model_name_or_path"
+        )
         base = _local_model(str(base_ref)) if base_ref else None
         if base is None or not (base / "config.json").exists():
             raise UserError(
@@ -85,7 +87,14 @@ def architecture(model_dir: Path) -> tuple[str, dict[str, tuple]]:
             with safe_open(str(f), framework="pt") as st:
                 shapes.update({k: tuple(st.get_slice(k).get_shape()) for k in st.keys()})
     else:  # .bin checkpoints: no header to read without loading, compare the config's shape fields
-        shape_keys = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads")
+        shape_keys = (
+            "vocab_size",
+            "hidden_size",
+            "intermediate_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "num_key_value_heads",
+        )
         shapes = {k: (config[k],) for k in shape_keys if k in config}
     return str(config.get("model_type")), shapes
 

@@ -47,8 +47,11 @@ def plan(m: DictConfig) -> tuple[list[inp.Input], inp.Input | None, dict | None]
     if method == MOE:
         moe.validate(m)
         models = [inp.resolve(e.path, f"merge.experts[{i}]") for i, e in enumerate(m.experts)]
-        base = inp.resolve(m.base_model, "merge.base_model") if m.base_model else (
-            _common_base(models, method) if all(x.adapter_dir for x in models) else models[0])
+        base = (
+            inp.resolve(m.base_model, "merge.base_model")
+            if m.base_model
+            else (_common_base(models, method) if all(x.adapter_dir for x in models) else models[0])
+        )
     else:
         checked = recipe.validate(m)  # counts and parameter names/types first: cheaper than reading the inputs
         models = [inp.resolve(p, f"merge.models[{i}]") for i, p in enumerate(m.models)]
@@ -87,7 +90,9 @@ def merge(cfg: DictConfig, out_dir: Path) -> Merged:
     return Merged(out_dir, doc, model_type, {"check_s": t1 - t0, "adapters_s": t2 - t1, "merge_s": t3 - t2})
 
 
-def _run_mergekit(cfg: DictConfig, paths: list[str], base_path: str | None, checked: dict | None, model_type: str, out_dir: Path) -> dict:
+def _run_mergekit(
+    cfg: DictConfig, paths: list[str], base_path: str | None, checked: dict | None, model_type: str, out_dir: Path
+) -> dict:
     """mergekit's Python API on full-model dirs; returns the recipe that ran (mergekit's YAML form)."""
     m = cfg.merge
     method = str(m.method)

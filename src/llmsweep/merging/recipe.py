@@ -35,8 +35,10 @@ def check_method(m: DictConfig) -> str:
     method = str(m.method)
     valid = methods()
     if method not in valid:
-        raise UserError(f"merge.method={method}: not a merge method of mergekit (nor moe). Valid: {', '.join(valid)}. "
-                        "Fix: merge=<a file of conf/merge> or merge.method=<one of these>")
+        raise UserError(
+            f"merge.method={method}: not a merge method of mergekit (nor moe). Valid: {', '.join(valid)}. "
+            "Fix: merge=<a file of conf/merge> or merge.method=<one of these>"
+        )
     return method
 
 
@@ -78,7 +80,9 @@ def require_models(m: DictConfig) -> None:
     """The cheap checks of a mergekit recipe: inputs given (before torch is imported), then a method mergekit
     knows (its registry imports torch, but no model is read yet)."""
     if len(m.models) == 0:
-        raise UserError(f"merge={m.method} needs merge.models: a list of run dirs or model dirs, e.g. merge.models=[outputs/a,outputs/b]")
+        raise UserError(
+            f"merge={m.method} needs merge.models: a list of run dirs or model dirs, e.g. merge.models=[outputs/a,outputs/b]"
+        )
     check_method(m)
 
 
@@ -113,14 +117,17 @@ def validate(m: DictConfig) -> dict:
     given = _plain(m.model_parameters)
     if given is not None:
         if len(given) != n:
-            raise UserError(f"merge.model_parameters has {len(given)} entries but merge.models has {n}: "
-                            "give one mapping per model")
+            raise UserError(
+                f"merge.model_parameters has {len(given)} entries but merge.models has {n}: give one mapping per model"
+            )
         for i, entry in enumerate(given):
             for k, v in (entry or {}).items():
                 if k not in input_names:
                     takes = ", ".join(input_names) or "none"
-                    raise UserError(f"merge.model_parameters[{i}].{k}: not a per-model parameter of mergekit's "
-                                    f"{method} (it takes: {takes}; shared ones go in merge.parameters)")
+                    raise UserError(
+                        f"merge.model_parameters[{i}].{k}: not a per-model parameter of mergekit's "
+                        f"{method} (it takes: {takes}; shared ones go in merge.parameters)"
+                    )
                 per_model[i][k] = _check(params[k], v, f"merge.model_parameters[{i}].{k}")
     for ours, theirs in PER_MODEL.items():
         values = _plain(m[ours])
@@ -133,8 +140,9 @@ def validate(m: DictConfig) -> dict:
             raise UserError(f"merge.{ours} has {len(values)} entries but merge.models has {n}: give one per model")
         for i, v in enumerate(values):
             if theirs in per_model[i]:
-                raise UserError(f"merge.{ours}[{i}] and merge.model_parameters[{i}].{theirs} both set {theirs}: "
-                                "give it once")
+                raise UserError(
+                    f"merge.{ours}[{i}] and merge.model_parameters[{i}].{theirs} both set {theirs}: give it once"
+                )
             per_model[i][theirs] = _check(params[theirs], v, f"merge.{ours}[{i}]")
     if "weight" in input_names and "weight" not in shared:  # mergekit requires it; our default is uniform
         for p in per_model:
@@ -142,7 +150,9 @@ def validate(m: DictConfig) -> dict:
 
     missing = [p.name for p in spec.shared_parameters if p.required and p.name not in shared]
     if missing:
-        hint = "merge.t=0.5 (0 = models[0], 1 = models[1])" if missing == ["t"] else f"merge.parameters.{missing[0]}=..."
+        hint = (
+            "merge.t=0.5 (0 = models[0], 1 = models[1])" if missing == ["t"] else f"merge.parameters.{missing[0]}=..."
+        )
         raise UserError(f"merge={method} needs {', '.join(missing)}: add {hint}")
     return {"shared": shared, "per_model": per_model}
 
@@ -166,7 +176,9 @@ def mergekit_recipe(method: str, checked: dict, models: list[str], base: str | N
         base = models[0]
     doc = {
         "merge_method": method,
-        "models": [{"model": path, **({"parameters": p} if p else {})} for path, p in zip(models, checked["per_model"])],
+        "models": [
+            {"model": path, **({"parameters": p} if p else {})} for path, p in zip(models, checked["per_model"])
+        ],
         "dtype": dtype,
     }
     if base is not None:

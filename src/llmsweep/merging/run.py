@@ -55,7 +55,9 @@ def merge_run(cfg: DictConfig, run: Run) -> Outcome:
         ensure_chat_ready(tokenizer)
         model = AutoModelForCausalLM.from_pretrained(str(merged.out_dir), dtype=getattr(torch, cfg.merge.dtype))
         model.generation_config.pad_token_id = tokenizer.pad_token_id
-        with tempfile.TemporaryDirectory(dir=run.run_dir) as scratch:  # the Trainer's output_dir; evaluation writes nothing
+        with tempfile.TemporaryDirectory(
+            dir=run.run_dir
+        ) as scratch:  # the Trainer's output_dir; evaluation writes nothing
             metrics = evaluate.losses(cfg, model, tokenizer, splits, Path(scratch))
         answers = evaluate.answers(cfg, model, tokenizer, splits[""])
         del model
@@ -67,7 +69,9 @@ def merge_run(cfg: DictConfig, run: Run) -> Outcome:
     metrics["kept"] = keep != "none"  # by this run; a sweep deletes it later once another trial is better
     metrics["merged_dir"] = str(merged.out_dir) if metrics["kept"] else None
     # judged like a training run's tuned answers
-    return Outcome(metrics, answers, judged={"tuned": "merged_answer"}, model_dir=merged.out_dir if metrics["kept"] else None)
+    return Outcome(
+        metrics, answers, judged={"tuned": "merged_answer"}, model_dir=merged.out_dir if metrics["kept"] else None
+    )
 
 
 RECIPE = Recipe("merge", merge_run, check)
@@ -85,11 +89,16 @@ def _train_experts(cfg: DictConfig, job: Job) -> dict[str, float]:
     from llmsweep.merging import joint
 
     if str(cfg.merge.method) == MOE:
-        raise UserError("joint.experts trains the inputs of merge.models; merge=moe takes merge.experts with prompts. Fix: use another merge=.")
+        raise UserError(
+            "joint.experts trains the inputs of merge.models; merge=moe takes merge.experts with prompts. Fix: use another merge=."
+        )
     configs = joint.expert_configs(cfg)
     recipe.validate(OmegaConf.merge(cfg.merge, {"models": [str(e.name) for e in cfg.joint.experts]}))
     dirs = joint.train_experts(cfg, job, configs)
-    return {name: json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")).get("eval_loss") for name, d in zip(configs, dirs)}
+    return {
+        name: json.loads((Path(d) / "metrics.json").read_text(encoding="utf-8")).get("eval_loss")
+        for name, d in zip(configs, dirs)
+    }
 
 
 def _discard(d: Path) -> None:

@@ -8,10 +8,7 @@ are exercised on the CPU exactly as they run on a GPU cluster.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import socket
-import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,7 +16,6 @@ from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.cache import build_once
-from llmsweep.paths import cache_root
 from llmsweep.errors import UserError
 from llmsweep.models.pretrain import pretrain
 from llmsweep.models.tokenizer import (
@@ -30,6 +26,7 @@ from llmsweep.models.tokenizer import (
     train_tokenizer,
     with_system_prompt,
 )
+from llmsweep.paths import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +43,9 @@ def tiny_checkpoint(cfg: DictConfig) -> Path:
         cache_root(cfg) / "tokenizers" / corpus_key(corpus, base.vocab_size),
     )
     shape = OmegaConf.to_container(cfg.model.tiny, resolve=True)
-    key = corpus_key(corpus, base.vocab_size, base.pretrain_steps, BASE_INIT_SEED, cfg.model.model_type, sorted(shape.items()))
+    key = corpus_key(
+        corpus, base.vocab_size, base.pretrain_steps, BASE_INIT_SEED, cfg.model.model_type, sorted(shape.items())
+    )
 
     def build(d: Path) -> None:
         import torch
@@ -64,7 +63,12 @@ def tiny_checkpoint(cfg: DictConfig) -> Path:
         torch.manual_seed(BASE_INIT_SEED)
         model = AutoModelForCausalLM.from_config(config)
         if base.pretrain_steps > 0:
-            log.info("pretraining the tiny %s base for %d steps (once; cached in %s)", cfg.model.model_type, base.pretrain_steps, d.parent)
+            log.info(
+                "pretraining the tiny %s base for %d steps (once; cached in %s)",
+                cfg.model.model_type,
+                base.pretrain_steps,
+                d.parent,
+            )
             pretrain(model, tok, list(corpus_texts(corpus)), base.pretrain_steps, BASE_INIT_SEED)
         model.save_pretrained(d)
         tok.save_pretrained(d)
@@ -144,7 +148,9 @@ def load_model_and_tokenizer(cfg: DictConfig):
         try:
             kwargs["quantization_config"] = BitsAndBytesConfig(**q)
         except TypeError as e:
-            raise UserError(f"method={cfg.method.name}: method.quantization: {e} (fields of transformers.BitsAndBytesConfig)") from e
+            raise UserError(
+                f"method={cfg.method.name}: method.quantization: {e} (fields of transformers.BitsAndBytesConfig)"
+            ) from e
     dtype = cfg.model.dtype if str(cfg.scale) == "full" else "float32"
     model = AutoModelForCausalLM.from_pretrained(
         path,

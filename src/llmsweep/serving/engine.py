@@ -11,9 +11,9 @@ import copy
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList, TextStreamer
@@ -40,7 +40,7 @@ class SamplingParams:
     temperature: float = 1.0  # 0: greedy
     top_p: float = 1.0
     stop: list[str] = field(default_factory=list)
-    seed: Optional[int] = None
+    seed: int | None = None
 
 
 @dataclass
@@ -55,7 +55,9 @@ def model_dir_of(path: str | Path) -> Path:
     """The directory holding the model: `<run dir>/model`, or the path itself (merge output, saved model)."""
     p = Path(path).expanduser()
     if not p.is_dir():
-        raise UserError(f"run_dir={path}: no such directory. Fix: pass a training run dir, a merge output or a saved model directory.")
+        raise UserError(
+            f"run_dir={path}: no such directory. Fix: pass a training run dir, a merge output or a saved model directory."
+        )
     for d in (p / "model", p):
         if (d / "adapter_config.json").is_file() or (d / "config.json").is_file():
             return d
@@ -65,7 +67,7 @@ def model_dir_of(path: str | Path) -> Path:
     )
 
 
-def adapter_base(model_dir: Path) -> Optional[str]:
+def adapter_base(model_dir: Path) -> str | None:
     """The base checkpoint a LoRA adapter was trained on, or None for a full model."""
     cfg = model_dir / "adapter_config.json"
     if not cfg.is_file():
@@ -92,7 +94,7 @@ class StopTrimmer:
             out, self.held, self.stopped = self.held[: min(hits)], "", True
             return out
         keep = max((k for s in self.stops for k in range(1, len(s)) if self.held.endswith(s[:k])), default=0)
-        out, self.held = self.held[: len(self.held) - keep], self.held[len(self.held) - keep:]
+        out, self.held = self.held[: len(self.held) - keep], self.held[len(self.held) - keep :]
         return out
 
     def flush(self) -> str:
@@ -106,7 +108,9 @@ class TransformersEngine:
     def __init__(self, model, tokenizer):
         self.model = model
         self.tokenizer = tokenizer
-        self.context_length = getattr(model.config, "max_position_embeddings", None) or getattr(tokenizer, "model_max_length", None)
+        self.context_length = getattr(model.config, "max_position_embeddings", None) or getattr(
+            tokenizer, "model_max_length", None
+        )
         # Requests are measured on the API's threads while the worker generates. A fast tokenizer must not
         # encode on one thread while another decodes with it ("Already borrowed"), so counting has its own copy.
         self._counting = copy.deepcopy(tokenizer)
@@ -123,8 +127,8 @@ class TransformersEngine:
         self,
         messages: list[dict],
         params: SamplingParams,
-        on_text: Optional[Callable[[str], None]] = None,
-        cancelled: Optional[threading.Event] = None,
+        on_text: Callable[[str], None] | None = None,
+        cancelled: threading.Event | None = None,
     ) -> Completion:
         """One answer. `on_text` receives it in pieces as it is generated; `cancelled` stops it early."""
         batch = self._batch(messages)
@@ -186,7 +190,9 @@ class _Cancelled(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
-def load_transformers_engine(model_dir: str | Path, dtype: str = "auto", device: str = "auto", threads: Optional[int] = None) -> TransformersEngine:
+def load_transformers_engine(
+    model_dir: str | Path, dtype: str = "auto", device: str = "auto", threads: int | None = None
+) -> TransformersEngine:
     """The run's model (adapter on its base, or full) and tokenizer, ready to generate."""
     if threads:
         torch.set_num_threads(threads)
@@ -202,12 +208,16 @@ def load_transformers_engine(model_dir: str | Path, dtype: str = "auto", device:
             model = AutoModelForCausalLM.from_pretrained(str(model_dir), dtype=torch_dtype)
     except OSError as e:
         where = f"its base model '{base}' (adapter_config.json: base_model_name_or_path)" if base else str(model_dir)
-        raise UserError(f"cannot load {where}: {e}. Fix: make the base checkpoint available at that path or in the HF cache.") from e
+        raise UserError(
+            f"cannot load {where}: {e}. Fix: make the base checkpoint available at that path or in the HF cache."
+        ) from e
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir))  # saved with every run's model
     except (OSError, ValueError):
         if base is None:
-            raise UserError(f"{model_dir} has no tokenizer. Fix: save the tokenizer next to the model (tokenizer.save_pretrained).")
+            raise UserError(
+                f"{model_dir} has no tokenizer. Fix: save the tokenizer next to the model (tokenizer.save_pretrained)."
+            ) from None
         tokenizer = AutoTokenizer.from_pretrained(base)
     ensure_chat_ready(tokenizer)
     if device == "auto":

@@ -7,7 +7,7 @@ surrogates, integers beyond 4300 digits and nesting deeper than its recursion li
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -30,7 +30,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)  # extra: e.g. `name`
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: Union[str, list[TextPart]]
+    content: str | list[TextPart]
 
     def as_chat(self) -> dict:
         text = self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
@@ -51,15 +51,15 @@ class ChatRequest(BaseModel):
 
     model: str
     messages: list[Message] = Field(min_length=1)
-    temperature: Optional[float] = Field(None, ge=0, le=2)  # None: 1, as OpenAI
-    top_p: Optional[float] = Field(None, gt=0, le=1)
-    max_tokens: Optional[int] = Field(None, ge=1)
-    max_completion_tokens: Optional[int] = Field(None, ge=1)  # newer name of max_tokens
-    stop: Union[str, Annotated[list[str], Field(max_length=4)], None] = Field(None, validate_default=True)
-    seed: Optional[int] = Field(None, ge=SEED_RANGE[0], le=SEED_RANGE[1])
-    n: Optional[int] = Field(None, ge=1, le=1, description="only one choice per request")
-    stream: Optional[bool] = False
-    stream_options: Optional[StreamOptions] = None
+    temperature: float | None = Field(None, ge=0, le=2)  # None: 1, as OpenAI
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)  # newer name of max_tokens
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = Field(None, validate_default=True)
+    seed: int | None = Field(None, ge=SEED_RANGE[0], le=SEED_RANGE[1])
+    n: int | None = Field(None, ge=1, le=1, description="only one choice per request")
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
 
     @field_validator("stop")
     @classmethod
@@ -71,8 +71,8 @@ class ChatRequest(BaseModel):
 class ErrorDetail(BaseModel):
     message: str
     type: str
-    param: Optional[str]
-    code: Optional[str]
+    param: str | None
+    code: str | None
 
 
 class ErrorResponse(BaseModel):

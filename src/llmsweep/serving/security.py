@@ -7,7 +7,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from typing import Optional
 
 from llmsweep.errors import UserError
 
@@ -25,11 +24,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: Optional[str], token_env: str) -> None:
+def check_bind(host: str, token: str | None, token_env: str) -> None:
     """Refuse to listen beyond this machine without a token."""
     if token:
         if len(token) < MIN_TOKEN_CHARS:
-            log.warning("$%s is shorter than %d characters; use a long random value (e.g. `openssl rand -hex 32`)", token_env, MIN_TOKEN_CHARS)
+            log.warning(
+                "$%s is shorter than %d characters; use a long random value (e.g. `openssl rand -hex 32`)",
+                token_env,
+                MIN_TOKEN_CHARS,
+            )
         return
     if not is_loopback(host):
         raise UserError(
@@ -39,7 +42,7 @@ def check_bind(host: str, token: Optional[str], token_env: str) -> None:
         )
 
 
-def bearer_matches(expected: str, authorization: Optional[str]) -> bool:
+def bearer_matches(expected: str, authorization: str | None) -> bool:
     """`Authorization: Bearer <token>` against the expected token, in constant time."""
     scheme, _, given = (authorization or "").partition(" ")
     if scheme.lower() != "bearer":

@@ -35,7 +35,9 @@ def load_engine(cfg: DictConfig):
 
 def run(cfg: DictConfig) -> None:
     if OmegaConf.is_missing(cfg, "run_dir"):
-        raise UserError("run_dir is required: python serve.py run_dir=outputs/DATE/TIME (a run dir, merge output or model dir)")
+        raise UserError(
+            "run_dir is required: python serve.py run_dir=outputs/DATE/TIME (a run dir, merge output or model dir)"
+        )
     token = os.environ.get(cfg.token_env) or None
     check_bind(cfg.host, token, cfg.token_env)  # before importing torch: a refused start is immediate
 
@@ -66,9 +68,22 @@ def _serve(cfg: DictConfig, token: str | None) -> None:
 
     engine = load_engine(cfg)
     name = default_model_name(cfg.run_dir) if cfg.model_name == "auto" else str(cfg.model_name)
-    app = create_app(engine, model_name=name, aliases=path_aliases(cfg.run_dir), token=token, max_tokens=cfg.max_tokens,
-                     max_request_bytes=cfg.max_request_bytes, queue_size=cfg.queue_size, rag=rag)
-    log.info("serving model '%s' at http://%s:%d/v1 (%s)", name, cfg.host, cfg.port,
-             f"bearer token from ${cfg.token_env} required" if token else "no token: loopback only")
+    app = create_app(
+        engine,
+        model_name=name,
+        aliases=path_aliases(cfg.run_dir),
+        token=token,
+        max_tokens=cfg.max_tokens,
+        max_request_bytes=cfg.max_request_bytes,
+        queue_size=cfg.queue_size,
+        rag=rag,
+    )
+    log.info(
+        "serving model '%s' at http://%s:%d/v1 (%s)",
+        name,
+        cfg.host,
+        cfg.port,
+        f"bearer token from ${cfg.token_env} required" if token else "no token: loopback only",
+    )
     # requests still running at Ctrl-C get GRACE_S to finish, then the connections are closed
     uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, timeout_graceful_shutdown=GRACE_S)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from llmsweep.errors import UserError
 from llmsweep.serving.engine import Completion, PromptError, SamplingParams, adapter_base
@@ -30,22 +30,41 @@ class VLLMEngine:
         except TemplateError as e:
             raise PromptError(f"the model's chat template refused these messages: {e}") from e
 
-    def complete(self, messages: list[dict], params: SamplingParams,
-                 on_text: Optional[Callable[[str], None]] = None, cancelled: Optional[threading.Event] = None) -> Completion:
+    def complete(
+        self,
+        messages: list[dict],
+        params: SamplingParams,
+        on_text: Callable[[str], None] | None = None,
+        cancelled: threading.Event | None = None,
+    ) -> Completion:
         import vllm
 
-        sampling = vllm.SamplingParams(temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_tokens,
-                                       stop=params.stop or None, seed=params.seed)
+        sampling = vllm.SamplingParams(
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=params.max_tokens,
+            stop=params.stop or None,
+            seed=params.seed,
+        )
         out = self.llm.chat([messages], sampling, lora_request=self.lora_request, use_tqdm=False)[0]
         answer = out.outputs[0]
         if on_text is not None and answer.text:
             on_text(answer.text)
-        return Completion(answer.text, "length" if answer.finish_reason == "length" else "stop",
-                          len(out.prompt_token_ids), len(answer.token_ids))
+        return Completion(
+            answer.text,
+            "length" if answer.finish_reason == "length" else "stop",
+            len(out.prompt_token_ids),
+            len(answer.token_ids),
+        )
 
 
-def load_vllm_engine(model_dir: str | Path, dtype: str = "auto", tensor_parallel_size: int = 1,
-                     gpu_memory_utilization: float = 0.9, max_model_len: Optional[int] = None) -> VLLMEngine:
+def load_vllm_engine(
+    model_dir: str | Path,
+    dtype: str = "auto",
+    tensor_parallel_size: int = 1,
+    gpu_memory_utilization: float = 0.9,
+    max_model_len: int | None = None,
+) -> VLLMEngine:
     try:
         import vllm
         from vllm.lora.request import LoRARequest
@@ -59,7 +78,6 @@ def load_vllm_engine(model_dir: str | Path, dtype: str = "auto", tensor_parallel
     base = adapter_base(model_dir)
     lora_rank = None
     if base is not None:
-
         lora_rank = json.loads((model_dir / "adapter_config.json").read_text(encoding="utf-8"))["r"]
     llm = vllm.LLM(
         model=base or str(model_dir),

@@ -9,15 +9,20 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m llmsweep.sweeping",
-                                 description="Inspect Optuna studies written by llmsweep sweeps.")
+    ap = argparse.ArgumentParser(
+        prog="python -m llmsweep.sweeping", description="Inspect Optuna studies written by llmsweep sweeps."
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     r = sub.add_parser("report", help="print a study's trials by state and its best trial(s); write plots")
     r.add_argument("study", help="study name (printed when the sweep starts)")
-    r.add_argument("--storage", default=None,
-                   help="storage URL (default: sqlite:///multirun/optuna.sqlite3 under the current directory)")
-    r.add_argument("--out", default=None,
-                   help="directory for optimization_history / param_importances / pareto_front HTML+PNG")
+    r.add_argument(
+        "--storage",
+        default=None,
+        help="storage URL (default: sqlite:///multirun/optuna.sqlite3 under the current directory)",
+    )
+    r.add_argument(
+        "--out", default=None, help="directory for optimization_history / param_importances / pareto_front HTML+PNG"
+    )
     a = ap.parse_args(argv)
     # the report's own notes (a plot skipped and why) on stderr, apart from the report on stdout
     console = logging.StreamHandler(sys.stderr)

@@ -51,8 +51,11 @@ STORAGE_ENV = "LLMSWEEP_STUDY_STORAGE"  # a storage URL with a password reaches 
 def counted(trials) -> list:
     """Trials that count toward n_trials (any state but waiting): not replaced by a retry, not surplus."""
     replaced = {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
-    return [t for t in trials
-            if t.state != TrialState.WAITING and t.number not in replaced and not t.user_attrs.get(SURPLUS)]
+    return [
+        t
+        for t in trials
+        if t.state != TrialState.WAITING and t.number not in replaced and not t.user_attrs.get(SURPLUS)
+    ]
 
 
 def finished(study) -> int:
@@ -131,8 +134,13 @@ class Sweep:
         self.name = conf.study_name or default_study_name(config, self.space.distributions)
         self.url = storage_url(conf) if storage is None else f"<{type(storage).__name__}>"
         self.storage = storage if storage is not None else make_storage(self.url, conf.heartbeat_s, self._on_stale)
-        self.study = optuna.create_study(study_name=self.name, storage=self.storage, pruner=make_pruner(conf.pruner),
-                                         directions=_directions(conf), load_if_exists=True)
+        self.study = optuna.create_study(
+            study_name=self.name,
+            storage=self.storage,
+            pruner=make_pruner(conf.pruner),
+            directions=_directions(conf),
+            load_if_exists=True,
+        )
         names = _metric_names(self.objective, config)
         if len(names) == len(self.study.directions):  # the report's axes and trials_dataframe show these names
             with warnings.catch_warnings():
@@ -145,8 +153,7 @@ class Sweep:
         self.beats = isinstance(self.storage, optuna.storages.RDBStorage) and bool(conf.heartbeat_s)
         self.slurm_job = os.environ.get("SLURM_JOB_ID")
         self.trains = "checkpoint" in config  # its trials stop at a step boundary with a checkpoint on a signal
-        self.checkpoint_signals = (list(config.checkpoint.signals) if self.trains
-                                   else ["SIGUSR1", "SIGUSR2", "SIGTERM"])
+        self.checkpoint_signals = list(config.checkpoint.signals) if self.trains else ["SIGUSR1", "SIGUSR2", "SIGTERM"]
         self.inflight: dict = {}  # future -> trial
         self.results: list = []
         self.stop_asking = False
@@ -194,14 +201,23 @@ class Sweep:
             running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             for frozen in running:
                 if frozen.user_attrs.get(SLURM_JOB) == self.slurm_job:
-                    log.info("trial %d: resuming it (this SLURM job %s was requeued while it ran)",
-                             frozen.number, self.slurm_job)
+                    log.info(
+                        "trial %d: resuming it (this SLURM job %s was requeued while it ran)",
+                        frozen.number,
+                        self.slurm_job,
+                    )
                     self._start(trial_handle(self.study, trial_id(frozen)))
         if self.beats:
             optuna.storages.fail_stale_trials(self.study)
         self.continue_interrupted()
-        log.info("study %s (%s): %d of %d trials finished; searching %s", self.name, self.url, finished(self.study),
-                 self.conf.n_trials, ", ".join(self.space.distributions))
+        log.info(
+            "study %s (%s): %d of %d trials finished; searching %s",
+            self.name,
+            self.url,
+            finished(self.study),
+            self.conf.n_trials,
+            ", ".join(self.space.distributions),
+        )
 
     def continue_interrupted(self) -> None:
         """Each interrupted trial not yet continued is queued again with its params; its job runs in the same run
@@ -222,11 +238,15 @@ class Sweep:
         return bool(self.slurm_job) and not preemption.interrupted()
 
     def how_to_continue(self) -> str:
-        what = "; ".join(f"trial {n} stopped with a checkpoint in {where}" for n, where in self.interrupted) \
+        what = (
+            "; ".join(f"trial {n} stopped with a checkpoint in {where}" for n, where in self.interrupted)
             or "no trial was running"
+        )
         command = shlex.join(["python", *secrets.redact_argv(sys.argv)])
-        return (f"interrupted: {what}; continue with: {command} (re-running it continues the interrupted trial "
-                f"and tops study {self.name} up to {self.conf.n_trials} trials)")
+        return (
+            f"interrupted: {what}; continue with: {command} (re-running it continues the interrupted trial "
+            f"and tops study {self.name} up to {self.conf.n_trials} trials)"
+        )
 
     def refill(self) -> None:
         """Ask for trials until every worker is busy or the study has n_trials. counted() includes every process's
@@ -285,8 +305,13 @@ class Sweep:
         if secrets.url_passwords(url):  # jobs read it from the environment: no override (a job name) carries it
             os.environ[STORAGE_ENV] = url
             url = "${oc.env:" + STORAGE_ENV + "}"
-        extra = [f"tracking.group={name}", f"trial.study_name='{name}'", f"trial.storage='{url}'",
-                 f"trial.number={trial.number}", f"trial.trial_id={trial_id(trial)}"]
+        extra = [
+            f"tracking.group={name}",
+            f"trial.study_name='{name}'",
+            f"trial.storage='{url}'",
+            f"trial.number={trial.number}",
+            f"trial.trial_id={trial_id(trial)}",
+        ]
         continues = trial.user_attrs.get(CONTINUES)
         if continues:  # the job runs in the interrupted trial's run dir and resumes from its checkpoint there
             extra += [f"hydra.sweep.dir='{Path(continues).parent}'", f"hydra.sweep.subdir='{Path(continues).name}'"]
@@ -328,8 +353,10 @@ def _objective(conf: DictConfig):
     objective = list(objective) if OmegaConf.is_list(objective) else str(objective)
     n_obj = len(objective) if isinstance(objective, list) else 1
     if n_obj != len(_directions(conf)):
-        raise UserError(f"hydra.sweeper.objective has {n_obj} metric(s) but direction has {len(_directions(conf))}: "
-                        "give one direction per objective")
+        raise UserError(
+            f"hydra.sweeper.objective has {n_obj} metric(s) but direction has {len(_directions(conf))}: "
+            "give one direction per objective"
+        )
     return objective
 
 

@@ -78,7 +78,9 @@ class PruningControl:
             return None
         logging.getLogger(__name__).info("trial %s pruned at step %d (%s)", self.number, cb.pruned_at, cb.last_value)
         summary = {"pruned": True, "pruned_at_step": cb.pruned_at, "last_value": cb.last_value, "trial_state": "PRUNED"}
-        return Stop("pruned", optuna.TrialPruned(f"pruned at step {cb.pruned_at} with {cb.key}={cb.last_value}"), summary)
+        return Stop(
+            "pruned", optuna.TrialPruned(f"pruned at step {cb.pruned_at} with {cb.key}={cb.last_value}"), summary
+        )
 
     def close(self) -> None:
         pass

@@ -16,11 +16,13 @@ MIN_TRIALS_FOR_IMPORTANCE = 5
 def print_best(study) -> None:
     states = Counter(t.state.name for t in study.get_trials(deepcopy=False))
     print(f"study {study.study_name}: " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(states.items())))
-    spent = [t.user_attrs["device_seconds"] for t in study.get_trials(deepcopy=False)
-             if "device_seconds" in t.user_attrs]
+    spent = [
+        t.user_attrs["device_seconds"] for t in study.get_trials(deepcopy=False) if "device_seconds" in t.user_attrs
+    ]
     if spent:
-        print(f"device time: {sum(spent) / 3600:.4f} device-hours over {len(spent)} trials "
-              "(llmsweep.tracking.accounting)")
+        print(
+            f"device time: {sum(spent) / 3600:.4f} device-hours over {len(spent)} trials (llmsweep.tracking.accounting)"
+        )
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if not complete:
         print("no trial completed")
@@ -64,11 +66,12 @@ def varying_params(trials) -> list[str]:
 def importance_skipped(complete: list, varying: list[str]) -> str | None:
     """Why the importance plot is not drawn (None: draw it over `varying`)."""
     if len(complete) < MIN_TRIALS_FOR_IMPORTANCE:
-        return (f"{len(complete)} complete trial(s); parameter importance needs at least {MIN_TRIALS_FOR_IMPORTANCE}: "
-                f"run {MIN_TRIALS_FOR_IMPORTANCE - len(complete)} more (raise hydra.sweeper.n_trials)")
+        return (
+            f"{len(complete)} complete trial(s); parameter importance needs at least {MIN_TRIALS_FOR_IMPORTANCE}: "
+            f"run {MIN_TRIALS_FOR_IMPORTANCE - len(complete)} more (raise hydra.sweeper.n_trials)"
+        )
     if len(varying) < 2:
-        return (f"{'only ' + varying[0] if varying else 'no parameter'} varied over the complete trials: "
-                "nothing to rank")
+        return f"{'only ' + varying[0] if varying else 'no parameter'} varied over the complete trials: nothing to rank"
     return None
 
 
@@ -106,12 +109,15 @@ def figures(study) -> dict:
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     plots: dict = {}
     if len(names) > 1:
-        plots["pareto_front"] = (lambda: vis.plot_pareto_front(study, target_names=names),
-                                 lambda: mvis.plot_pareto_front(study, target_names=names))
+        plots["pareto_front"] = (
+            lambda: vis.plot_pareto_front(study, target_names=names),
+            lambda: mvis.plot_pareto_front(study, target_names=names),
+        )
     else:
         plots["optimization_history"] = (
             lambda: _integer_trial_ticks(vis.plot_optimization_history(study, target_name=names[0]), study),
-            lambda: _integer_trial_ticks_mpl(mvis.plot_optimization_history(study, target_name=names[0])))
+            lambda: _integer_trial_ticks_mpl(mvis.plot_optimization_history(study, target_name=names[0])),
+        )
     varying = varying_params(complete)
     why = importance_skipped(complete, varying)
     if why:
@@ -119,8 +125,10 @@ def figures(study) -> dict:
     else:
         plots["param_importances"] = (
             lambda: _name_importances(vis.plot_param_importances(study, params=varying, target_name=names[0]), names),
-            lambda: _name_importances_mpl(mvis.plot_param_importances(study, params=varying, target_name=names[0]),
-                                          names))
+            lambda: _name_importances_mpl(
+                mvis.plot_param_importances(study, params=varying, target_name=names[0]), names
+            ),
+        )
     return plots
 
 

@@ -39,8 +39,10 @@ class SearchSpace:
             elif hasattr(d, "choices"):
                 grid[key] = list(d.choices)
             else:
-                raise UserError(f"sampler=grid needs choice(...) or range(...) for every key; {key} is an interval: "
-                                f"give it as choice(...) or pick another hydra.sweeper.sampler.name")
+                raise UserError(
+                    f"sampler=grid needs choice(...) or range(...) for every key; {key} is an interval: "
+                    f"give it as choice(...) or pick another hydra.sweeper.sampler.name"
+                )
         return grid
 
 

@@ -34,7 +34,7 @@ def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
     from sqlalchemy.exc import SQLAlchemyError
 
     if url.startswith("journal://"):
-        path = Path(url[len("journal://"):])
+        path = Path(url[len("journal://") :])
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
     # heartbeat_interval: experimental since Optuna 2.9, still there
@@ -58,10 +58,19 @@ def make_storage(url: str, heartbeat_s: int | None = None, on_stale=None):
 # hydra.sweeper.{sampler,pruner}.name -> the Optuna class. Samplers also get `seed` (sampler.seed), the grid sampler
 # its grid from the search space; everything else comes from `kwargs` under one rule (`_kwargs`).
 OPTUNA_CLASSES = {
-    "sampler": {"tpe": "TPESampler", "random": "RandomSampler", "cmaes": "CmaEsSampler", "nsga2": "NSGAIISampler",
-                "grid": "GridSampler"},
-    "pruner": {"none": "NopPruner", "median": "MedianPruner", "hyperband": "HyperbandPruner",
-               "successive_halving": "SuccessiveHalvingPruner"},
+    "sampler": {
+        "tpe": "TPESampler",
+        "random": "RandomSampler",
+        "cmaes": "CmaEsSampler",
+        "nsga2": "NSGAIISampler",
+        "grid": "GridSampler",
+    },
+    "pruner": {
+        "none": "NopPruner",
+        "median": "MedianPruner",
+        "hyperband": "HyperbandPruner",
+        "successive_halving": "SuccessiveHalvingPruner",
+    },
 }
 
 
@@ -98,15 +107,19 @@ def _kwargs(conf: DictConfig, classes: dict, what: str, given: dict) -> dict:
     for key in kwargs:
         if key in given:
             source = "hydra.sweeper.params" if key == "search_space" else f"hydra.sweeper.{what}.{key}"
-            raise UserError(f"hydra.sweeper.{what}.kwargs.{key}: set by llmsweep for {cls.__name__} "
-                            f"(use {source}); remove it with ~hydra.sweeper.{what}.kwargs.{key}")
+            raise UserError(
+                f"hydra.sweeper.{what}.kwargs.{key}: set by llmsweep for {cls.__name__} "
+                f"(use {source}); remove it with ~hydra.sweeper.{what}.kwargs.{key}"
+            )
     accepted = _parameters(cls) - set(given)
     known = set().union(*(_parameters(c) for c in classes.values()))
     unknown = [k for k in kwargs if k not in known]
     if unknown:
-        raise UserError(f"hydra.sweeper.{what}.kwargs {', '.join(unknown)}: not a parameter of any {what} "
-                        f"({what}.name={conf.name} takes {', '.join(sorted(accepted)) or 'none'}); fix the name "
-                        f"or remove it with " + " ".join(f"~hydra.sweeper.{what}.kwargs.{k}" for k in unknown))
+        raise UserError(
+            f"hydra.sweeper.{what}.kwargs {', '.join(unknown)}: not a parameter of any {what} "
+            f"({what}.name={conf.name} takes {', '.join(sorted(accepted)) or 'none'}); fix the name "
+            f"or remove it with " + " ".join(f"~hydra.sweeper.{what}.kwargs.{k}" for k in unknown)
+        )
     ignored = sorted(k for k in kwargs if k not in accepted)
     if ignored:
         log.warning("hydra.sweeper.%s.kwargs %s do not apply to %s and are ignored", what, ignored, cls.__name__)
@@ -114,5 +127,8 @@ def _kwargs(conf: DictConfig, classes: dict, what: str, given: dict) -> dict:
 
 
 def _parameters(cls) -> set[str]:
-    return {p.name for p in inspect.signature(cls).parameters.values() if p.kind is p.KEYWORD_ONLY
-            or p.kind is p.POSITIONAL_OR_KEYWORD}
+    return {
+        p.name
+        for p in inspect.signature(cls).parameters.values()
+        if p.kind is p.KEYWORD_ONLY or p.kind is p.POSITIONAL_OR_KEYWORD
+    }

@@ -73,9 +73,13 @@ class DeviceClock:
         self.start = time.monotonic()
 
     def stop(self) -> dict:
-        slurm = {"job": os.environ.get("SLURM_JOB_ID"), "node": os.environ.get("SLURMD_NODENAME"),
-                 "nodes": os.environ.get("SLURM_JOB_NODELIST"),  # every node of a multi-node trial
-                 "array_job": os.environ.get("SLURM_ARRAY_JOB_ID"), "array_task": os.environ.get("SLURM_ARRAY_TASK_ID")}
+        slurm = {
+            "job": os.environ.get("SLURM_JOB_ID"),
+            "node": os.environ.get("SLURMD_NODENAME"),
+            "nodes": os.environ.get("SLURM_JOB_NODELIST"),  # every node of a multi-node trial
+            "array_job": os.environ.get("SLURM_ARRAY_JOB_ID"),
+            "array_task": os.environ.get("SLURM_ARRAY_TASK_ID"),
+        }
         record = {
             "devices": self.devices,
             "device_seconds": self.prior["device_seconds"] + self.devices * (time.monotonic() - self.start),

@@ -23,7 +23,12 @@ def offline_runs(run_dir: str | Path) -> list[Path]:
 def read_run(path: str | Path) -> dict:
     """{"run": {display_name, run_group, job_type, ...}, "state", "summary", "config", "history": [...]}"""
     summary = json.loads(_wandb("--summary", "--json", str(path)))
-    out = {"state": summary.get("state"), "summary": summary.get("summary", {}), "config": summary.get("config", {}), "history": []}
+    out = {
+        "state": summary.get("state"),
+        "summary": summary.get("summary", {}),
+        "config": summary.get("config", {}),
+        "history": [],
+    }
     for line in _wandb("--json", str(path)).splitlines():
         rec = json.loads(line)
         if rec["type"] == "run":

@@ -28,8 +28,9 @@ MASK = "***"
 SECRET_KEY = re.compile(r"(api_?key|access_?key|token|secret|password|passwd)$", re.IGNORECASE)
 SPECIAL_TOKEN = re.compile(r"(pad|eos|bos|unk|sep|cls|mask)_token$", re.IGNORECASE)  # a tokenizer's, not a secret
 # scheme://user:PASSWORD@host: the password is everything between the user's colon and the @ before the host
-URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/?#@'\"]*:)(?P<password>[^\s@/'\"]+)(?=@)",
-                          re.IGNORECASE)
+URL_PASSWORD = re.compile(
+    r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/?#@'\"]*:)(?P<password>[^\s@/'\"]+)(?=@)", re.IGNORECASE
+)
 MIN_LENGTH = 6  # shorter values (true, 1234) are too common to replace wherever they occur
 
 _remembered: set[str] = set()
@@ -97,8 +98,9 @@ def redact(obj: Any, secrets: list[str] | None = None) -> Any:
             obj = obj.replace(s, MASK)
         return URL_PASSWORD.sub(lambda m: m.group("head") + MASK, obj)
     if isinstance(obj, dict):
-        return {k: MASK if looks_secret(str(k)) and isinstance(v, str) and v else redact(v, secrets)
-                for k, v in obj.items()}
+        return {
+            k: MASK if looks_secret(str(k)) and isinstance(v, str) and v else redact(v, secrets) for k, v in obj.items()
+        }
     if isinstance(obj, (list, tuple)):
         return [redact(v, secrets) for v in obj]
     return obj

@@ -38,7 +38,11 @@ def flatten(d: dict, prefix: str = "") -> dict[str, Any]:
 
 def summary_key(metric: str) -> str:
     """judge_* metrics read as a group in the W&B UI: judge_mean -> judge/mean, judge_base_mean -> judge/base_mean."""
-    return metric.replace("judge_base_", "judge/base_").replace("judge_", "judge/") if metric.startswith("judge_") else metric
+    return (
+        metric.replace("judge_base_", "judge/base_").replace("judge_", "judge/")
+        if metric.startswith("judge_")
+        else metric
+    )
 
 
 class WandbTracker:

@@ -25,21 +25,27 @@ def check(cfg: DictConfig) -> None:
     mode = str(cfg.distributed.name)
     n = processes(cfg)
     if mode == "none" and n > 1:
-        raise UserError(f"devices.per_node x devices.nodes = {n} processes but distributed=none: "
-                        "add distributed=ddp or distributed=fsdp (or set devices.per_node=1)")
+        raise UserError(
+            f"devices.per_node x devices.nodes = {n} processes but distributed=none: "
+            "add distributed=ddp or distributed=fsdp (or set devices.per_node=1)"
+        )
     if mode == "fsdp" and n > 1:
         import torch
 
         if not torch.cuda.is_available():
             # accelerate turns FSDP on only for GPU-type processes; CPU processes would silently get DDP instead
-            raise UserError("distributed=fsdp needs CUDA GPUs: accelerate runs FSDP only on GPU devices (on CPU its "
-                            "processes would silently replicate the model). Here use distributed=ddp; see docs/distributed.md")
+            raise UserError(
+                "distributed=fsdp needs CUDA GPUs: accelerate runs FSDP only on GPU devices (on CPU its "
+                "processes would silently replicate the model). Here use distributed=ddp; see docs/distributed.md"
+            )
     if mode == "deepspeed":
         import importlib.util
 
         if importlib.util.find_spec("deepspeed") is None:
-            raise UserError("distributed=deepspeed needs DeepSpeed and CUDA GPUs: `pip install deepspeed` on the cluster "
-                            "(it is not installed here; use distributed=fsdp on CPU)")
+            raise UserError(
+                "distributed=deepspeed needs DeepSpeed and CUDA GPUs: `pip install deepspeed` on the cluster "
+                "(it is not installed here; use distributed=fsdp on CPU)"
+            )
 
 
 def trainer_settings(cfg: DictConfig) -> dict:

@@ -42,15 +42,31 @@ def train(cfg: DictConfig, run: Run) -> Outcome:
         log.info("resuming from %s", resume_from)
     train_ds, eval_ds = load_splits(cfg.data, str(cfg.method.recipe))
     model, tokenizer, source = load_model_and_tokenizer(cfg)
-    log.info("model=%s scale=%s from %s; %d train / %d eval rows", cfg.model.name, cfg.scale, source, len(train_ds), len(eval_ds))
+    log.info(
+        "model=%s scale=%s from %s; %d train / %d eval rows",
+        cfg.model.name,
+        cfg.scale,
+        source,
+        len(train_ds),
+        len(eval_ds),
+    )
 
     probe = eval_ds.select(range(min(cfg.generate.num_prompts, len(eval_ds))))
     prompts = [ex["prompt"] for ex in probe]
     references = [(ex.get("completion") or ex.get("chosen"))[0]["content"] for ex in probe]
     base_answers = _base_answers(cfg, source, model, tokenizer, prompts)
 
-    trainer = build_trainer(cfg, model, tokenizer, train_ds, eval_ds, run.run_dir, run.tracker.report_to, run.job.name,
-                            callbacks=run.trainer_callbacks())
+    trainer = build_trainer(
+        cfg,
+        model,
+        tokenizer,
+        train_ds,
+        eval_ds,
+        run.run_dir,
+        run.tracker.report_to,
+        run.job.name,
+        callbacks=run.trainer_callbacks(),
+    )
     train_output = trainer.train(resume_from_checkpoint=resume_from)
     if run.stopping:  # preempted or pruned: the harness finishes the run from here
         return Outcome({"global_step": trainer.state.global_step, "history": trainer.state.log_history})
@@ -72,8 +88,10 @@ def check(cfg: DictConfig) -> None:
 
     path = Path(str(cfg.data.path)).expanduser()
     if not path.exists():
-        raise UserError(f"data.path {path}: no such file or directory. Fix: point data.path at a JSON Lines file or at "
-                        "the --out directory of `python -m llmsweep.data mix`.")
+        raise UserError(
+            f"data.path {path}: no such file or directory. Fix: point data.path at a JSON Lines file or at "
+            "the --out directory of `python -m llmsweep.data mix`."
+        )
 
 
 def _base_answers(cfg: DictConfig, source: str, model, tokenizer, prompts: list) -> list[str]:
@@ -89,11 +107,22 @@ def _base_answers(cfg: DictConfig, source: str, model, tokenizer, prompts: list)
 
     if str(cfg.scale) == "full" and not Path(source).is_dir():
         return generate_answers(model, tokenizer, prompts, cfg.generate.max_new_tokens)  # no stable identity to key on
-    key = hashlib.sha256(json.dumps({
-        "source": str(Path(source).resolve()), "revision": cfg.model.revision, "dtype": str(cfg.model.dtype),
-        "quantization": OmegaConf.to_container(cfg.method.quantization, resolve=True) if cfg.method.quantization else None,
-        "prompts": prompts, "max_new_tokens": cfg.generate.max_new_tokens,
-    }, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:24]
+    key = hashlib.sha256(
+        json.dumps(
+            {
+                "source": str(Path(source).resolve()),
+                "revision": cfg.model.revision,
+                "dtype": str(cfg.model.dtype),
+                "quantization": OmegaConf.to_container(cfg.method.quantization, resolve=True)
+                if cfg.method.quantization
+                else None,
+                "prompts": prompts,
+                "max_new_tokens": cfg.generate.max_new_tokens,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+        ).encode()
+    ).hexdigest()[:24]
     path = cache_root(cfg) / "base_answers" / f"{key}.json"
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))

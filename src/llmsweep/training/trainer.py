@@ -34,8 +34,10 @@ def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_n
     for key, value in fields.items():
         if looks_secret(key) and value:
             where = "method.args" if key in cfg.method.args else "trainer"
-            raise UserError(f"{where}.{key}: a secret in the trainer's arguments is saved with every checkpoint and "
-                            f"model (training_args.bin); remove it (~{where}.{key}) and export HF_TOKEN instead")
+            raise UserError(
+                f"{where}.{key}: a secret in the trainer's arguments is saved with every checkpoint and "
+                f"model (training_args.bin); remove it (~{where}.{key}) and export HF_TOKEN instead"
+            )
     fields.update(
         output_dir=str(run_dir / "checkpoints"),
         seed=cfg.seed,
@@ -46,7 +48,9 @@ def trl_config(config_cls, cfg: DictConfig, run_dir: Path, report_to: str, run_n
     try:
         return config_cls(**fields)
     except TypeError as e:
-        raise UserError(f"method={cfg.method.name}: {e}. Fix the key under trainer.* or method.args.* (fields of trl.{config_cls.__name__}).") from e
+        raise UserError(
+            f"method={cfg.method.name}: {e}. Fix the key under trainer.* or method.args.* (fields of trl.{config_cls.__name__})."
+        ) from e
     except ValueError as e:
         raise UserError(f"method={cfg.method.name}: invalid trl.{config_cls.__name__} setting: {e}") from e
 
@@ -55,8 +59,9 @@ def fit_max_length(args, context: int, method: str) -> None:
     """`method.args.max_length` null means the model's context length (its config's max_position_embeddings, via
     the tokenizer: llmsweep.models.tokenizer.lengths_from_config); a longer one is cut to it."""
     if args.max_length is not None and args.max_length > context:
-        log.warning("method=%s: max_length=%d is longer than the model's context; using %d", method, args.max_length,
-                    context)
+        log.warning(
+            "method=%s: max_length=%d is longer than the model's context; using %d", method, args.max_length, context
+        )
     if args.max_length is None or args.max_length > context:
         args.max_length = context
 
@@ -73,7 +78,9 @@ def lora_config(cfg: DictConfig):
         raise UserError(f"method={cfg.method.name}: method.lora: {e} (fields of peft.LoraConfig)") from e
 
 
-def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir: Path, report_to: str, run_name: str, callbacks=()):
+def build_trainer(
+    cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir: Path, report_to: str, run_name: str, callbacks=()
+):
     import trl
 
     config_cls, trainer_cls = {
@@ -84,15 +91,17 @@ def build_trainer(cfg: DictConfig, model, tokenizer, train_ds, eval_ds, run_dir:
 
     args = trl_config(config_cls, cfg, run_dir, report_to, run_name)
     fit_max_length(args, tokenizer.model_max_length, cfg.method.name)
-    trainer = quiet_metrics(trainer_cls(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        eval_dataset=eval_ds,
-        processing_class=tokenizer,
-        peft_config=lora_config(cfg),
-        callbacks=list(callbacks),
-    ))
+    trainer = quiet_metrics(
+        trainer_cls(
+            model=model,
+            args=args,
+            train_dataset=train_ds,
+            eval_dataset=eval_ds,
+            processing_class=tokenizer,
+            peft_config=lora_config(cfg),
+            callbacks=list(callbacks),
+        )
+    )
     given = {"train": len(train_ds), "eval": len(eval_ds)}
     check_rows_left(trainer, cfg.method.name, given, tokenizer.model_max_length)
     return trainer
@@ -103,6 +112,8 @@ def check_rows_left(trainer, method: str, given: dict, context: int) -> None:
     hundreds of tokens on a prompt); with none left a run would end without an eval loss, for no visible reason."""
     for split, dataset in (("train", trainer.train_dataset), ("eval", trainer.eval_dataset)):
         if dataset is not None and hasattr(dataset, "__len__") and len(dataset) == 0:
-            raise UserError(f"method={method}: none of the {given[split]} {split} rows fits method.args.max_length="
-                            f"{trainer.args.max_length} tokens (trl drops rows whose prompt fills it). Fix: raise "
-                            f"method.args.max_length (up to the model's context, {context}) or use shorter rows.")
+            raise UserError(
+                f"method={method}: none of the {given[split]} {split} rows fits method.args.max_length="
+                f"{trainer.args.max_length} tokens (trl drops rows whose prompt fills it). Fix: raise "
+                f"method.args.max_length (up to the model's context, {context}) or use shorter rows."
+            )

@@ -24,9 +24,11 @@ def convert(row, opts: Options) -> list[dict]:
     context = row.get("input") or ""
     if not isinstance(context, str):
         raise Reject("not a string", f"'input' is {type(context).__name__}")
-    return [{
-        "instruction": row["instruction"],
-        "context": context,
-        "response": row["output"],
-        "category": "general_qa" if context.strip() else "open_qa",
-    }]
+    return [
+        {
+            "instruction": row["instruction"],
+            "context": context,
+            "response": row["output"],
+            "category": "general_qa" if context.strip() else "open_qa",
+        }
+    ]

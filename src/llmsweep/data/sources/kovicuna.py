@@ -53,12 +53,14 @@ def convert(conv, opts: Options) -> list[dict]:
         if gpt[0] != "gpt":
             raise Reject("roles out of order", f"turn {i + 1} is {gpt[0]}, expected gpt")
         context = "\n\n".join(history)
-        records.append({
-            "instruction": human[1],
-            "context": context,
-            "response": gpt[1],
-            "category": "general_qa" if context else "open_qa",
-        })
+        records.append(
+            {
+                "instruction": human[1],
+                "context": context,
+                "response": gpt[1],
+                "category": "general_qa" if context else "open_qa",
+            }
+        )
         if opts.first_turn_only:
             break
         history += [f"{LABELS['human']}: {human[1]}", f"{LABELS['gpt']}: {gpt[1]}"]
