@@ -41,7 +41,7 @@ MIXTRAL_ATTENTION = 1_342_177_280
 def with_devices(cfg, distributed: str = "none", **devices):
     with open_dict(cfg):
         cfg.devices = OmegaConf.structured(DevicesConf(**devices))
-        cfg.distributed = {"name": distributed}
+        cfg.distributed.name = distributed
     return cfg
 
 

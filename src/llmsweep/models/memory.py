@@ -524,7 +524,7 @@ def seed_table() -> str:
             OmegaConf.set_struct(cfg, False)
             for gpus in GPUS:
                 cfg.devices = OmegaConf.structured(DevicesConf(per_node=gpus))
-                cfg.distributed = {"name": "fsdp" if gpus > 1 else "none"}
+                cfg.distributed.name = "fsdp" if gpus > 1 else "none"
                 e = estimate_cfg(cfg)
                 p = {k: v / GB for k, v in e.parts.items()}
                 other = p.get("reference", 0) + p.get("fsdp buffers", 0) + p["runtime"]
