@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import read_metrics, run_cli
+from helpers import read_metrics, run_cli
 
 # what used to reach the console on every run
 NOISE = {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, chat_server, cli_env, composed, read_metrics, require, run_cli
+from helpers import REPO, chat_server, cli_env, composed, read_metrics, require, run_cli
 
 CHECKPOINT = "HuggingFaceTB/SmolLM2-135M-Instruct"
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
