@@ -16,6 +16,7 @@ from llmsweep.cli_checks import check_argv, check_config
 from llmsweep.config import TrainConf, register_configs
 from llmsweep.errors import UserError
 from llmsweep.merging.config import MergeRunConf
+from llmsweep.rag.config import RagRunConf
 
 # a tiny run that is quick even on a fresh cache: no pretraining of the tiny base, 2 steps, no judge, no W&B
 QUICK = [
@@ -128,8 +129,10 @@ def test_every_bundled_config_and_sweep_passes_the_checks():
     for sweep in sorted((REPO / "sweeps").glob("*.yaml")):
         params = yaml.safe_load(sweep.read_text())["hydra"]["sweeper"]["params"]
         merge = any(k.startswith(("merge.", "joint.")) for k in params)
+        rag = any(k.startswith(("rag.", "chunk.", "retriever")) for k in params)
         argv = ["-m", *(f"{k}={v}" for k, v in params.items())]
-        check_argv(argv, MergeRunConf if merge else TrainConf, "merge" if merge else "train")
+        schema, app = (RagRunConf, "rag") if rag else (MergeRunConf, "merge") if merge else (TrainConf, "train")
+        check_argv(argv, schema, app)
 
 
 # ---- a multirun ends with a summary --------------------------------------------------------------------------

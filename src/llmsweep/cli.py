@@ -15,7 +15,7 @@ from llmsweep.config import TrainConf, register_configs
 from llmsweep.errors import UserError
 from llmsweep.merging.config import MergeRunConf
 
-register_configs()  # every schema (train, merge, serve) and the resolvers
+register_configs()  # every schema (train, merge, rag, serve) and the resolvers
 
 CONF_DIR = str(paths.CONF_DIR)
 
@@ -59,13 +59,20 @@ def merge(cfg: DictConfig) -> float:
     return _run(lambda c: run_job(RECIPE, c), cfg, "merge")
 
 
+def _rag_schema():
+    from llmsweep.rag.config import RagRunConf
+
+    return RagRunConf
+
+
+@checked(_rag_schema, "rag")
 @hydra.main(config_path=CONF_DIR, config_name="rag", version_base="1.3")
 def rag(cfg: DictConfig) -> float:
     """Retrieve and answer a QA set over an index, judge the answers, and return the objective for a sweeper."""
     from llmsweep.launch import run_job
     from llmsweep.rag.run import RECIPE
 
-    return _run(lambda c: run_job(RECIPE, c), cfg)
+    return _run(lambda c: run_job(RECIPE, c), cfg, "rag")
 
 
 @hydra.main(config_path=CONF_DIR, config_name="serve", version_base="1.3")
