@@ -9,7 +9,7 @@ import sys
 import optuna
 import pytest
 
-from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, slurm_env, wait_until, wandb_ids
+from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, slurm_env, wait_until
 from llmsweep.tracking.offline import offline_runs
 
 SHORT = ["trainer.max_steps=6", "trainer.eval_steps=3", "generate.num_prompts=2"]
@@ -119,7 +119,6 @@ def test_a_two_node_trial_is_one_slurm_job_that_resumes_all_ranks_after_preempti
     m = read_metrics(sweep / "0")
     assert m["attempts"] == 2 and m["global_step"] == 30 and m["devices"] == 2
     assert {a["nodes"] for a in m["slurm"]} == {"n[1-2]"} and {a["job"] for a in m["slurm"]} == {job}
-    assert len(wandb_ids(sweep / "0")) == 1, "one W&B run across the requeue"
     # 2 ranks x 8 rows = the reference's 16 a step; resumed from the checkpoint at the step it was taken
     assert m["eval_loss"] == pytest.approx(read_metrics(reference)["eval_loss"], abs=1e-4)
     acct = subprocess.run(
