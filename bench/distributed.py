@@ -1,9 +1,9 @@
-"""One trial as 1 process vs 2 processes (DDP over gloo on this CPU) with the same global batch: per-step wall,
-per-rank peak RSS and the eval losses, through the real CLI.
+"""One trial as 1 process vs 2 processes (DDP, then FSDP2, over gloo on this CPU) with the same global batch:
+per-step wall, per-rank peak RSS, per-rank parameter bytes and the eval losses, through the real CLI.
 
 On a CPU the point is correctness and memory, not speed: two processes share the same cores, so the per-step
-ratio shows the cost of the all-reduce and of a second copy of the model, not a speed-up. FSDP is not measured
-here: accelerate runs FSDP only on GPUs (docs/distributed.md), so `distributed=fsdp` is refused on this machine.
+ratio shows the cost of the collectives (and, for DDP, of a second copy of the model), not a speed-up. A tiny
+model's peak RSS is mostly the Python/torch runtime; the parameter bytes per rank show what FSDP shards.
 
     .venv/bin/python bench/distributed.py [--steps 20] [--model mistral]
 """
@@ -66,6 +66,7 @@ def run(args, out: Path, extra: list[str]) -> dict:
         "eval_loss": m["eval_loss"],
         "wall": wall,
         "rss": sorted(peaks.values()),
+        "params": m["parameter_bytes_per_rank"],
     }
 
 
@@ -74,27 +75,27 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--model", default="mistral")
     args = ap.parse_args()
+    two = ["devices.per_node=2", "trainer.per_device_train_batch_size=4"]
     with tempfile.TemporaryDirectory() as tmp:
-        one = run(args, Path(tmp) / "one", ["trainer.per_device_train_batch_size=8"])
-        two = run(
-            args, Path(tmp) / "two", ["distributed=ddp", "devices.per_node=2", "trainer.per_device_train_batch_size=4"]
-        )
+        runs = {
+            "1 process": run(args, Path(tmp) / "one", ["trainer.per_device_train_batch_size=8"]),
+            "2 x DDP": run(args, Path(tmp) / "ddp", ["distributed=ddp", *two]),
+            "2 x FSDP": run(args, Path(tmp) / "fsdp", ["distributed=fsdp", *two]),
+        }
+    one = runs["1 process"]
     print(f"global batch 8, {args.steps} steps, model={args.model} (tiny), gloo on CPU")
-    print(
-        f"  1 process : {one['step_s'] * 1000:7.1f} ms/step  eval_loss {one['eval_loss']:.6f}  peak RSS per process (MB) "
-        f"{[round(r) for r in one['rss']]}"
-    )
-    print(
-        f"  2 process : {two['step_s'] * 1000:7.1f} ms/step  eval_loss {two['eval_loss']:.6f}  peak RSS per process (MB) "
-        f"{[round(r) for r in two['rss']]}  (the job's own process and torchrun's ranks)"
-    )
-    print(
-        f"  ratios 2/1: step time {two['step_s'] / one['step_s']:.2f}  |eval_loss diff| "
-        f"{abs(two['eval_loss'] - one['eval_loss']):.2e}"
-    )
-    print(
-        "  on CPU: correctness and memory, not speed (both processes share 2 cores); FSDP needs GPUs (docs/distributed.md)"
-    )
+    for name, r in runs.items():
+        print(
+            f"  {name:9s}: {r['step_s'] * 1000:7.1f} ms/step  eval_loss {r['eval_loss']:.6f}  parameter KB per rank "
+            f"{[round(b / 1024) for b in r['params']]}  peak RSS per process (MB) {[round(x) for x in r['rss']]}"
+        )
+    for name, r in list(runs.items())[1:]:
+        print(
+            f"  ratios {name} / 1 process: step time {r['step_s'] / one['step_s']:.2f}  parameter bytes per rank "
+            f"{max(r['params']) / one['params'][0]:.2f}  |eval_loss diff| {abs(r['eval_loss'] - one['eval_loss']):.2e}"
+        )
+    print("  on CPU: correctness and memory, not speed (the processes share 2 cores); RSS lists the job's own")
+    print("  process and torchrun's ranks, and is mostly the runtime at this size")
 
 
 if __name__ == "__main__":

@@ -9,28 +9,30 @@ import sys
 import optuna
 import pytest
 
-from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, slurm_env, wait_until
+from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, slurm_env, wait_until, wandb_ids
 from llmsweep.tracking.offline import offline_runs
 
 SHORT = ["trainer.max_steps=6", "trainer.eval_steps=3", "generate.num_prompts=2"]
 # one task and one stand-in GPU on each node (not the whole node: slurm_local's `exclusive` dropped)
 TWO_NODES = [
     "hydra/launcher=slurm_local",
-    "distributed=ddp",
+    "distributed=fsdp",
     "devices.nodes=2",
     "hydra.launcher.gpus_per_node=1",
     "~hydra.launcher.additional_parameters.exclusive",
 ]
 
 
-def test_two_ddp_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(cache_dir, tmp_path):
-    """Same global batch (1 x 8 vs 2 x 4), same data order: DDP averages the gradients of the two halves, so the
-    eval losses agree to float rounding (tolerance 1e-5)."""
+@pytest.mark.parametrize("mode", ["ddp", "fsdp"])
+def test_two_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(mode, cache_dir, tmp_path):
+    """Same global batch (1 x 8 vs 2 x 4), same data order: DDP averages the gradients of the two halves, FSDP
+    reduce-scatters them, so the eval losses agree to float rounding (tolerance 1e-5). FSDP holds half the
+    parameters on each rank."""
     run_cli(cache_dir, *SHORT, "trainer.per_device_train_batch_size=8", out=tmp_path / "one")
     run_cli(
         cache_dir,
         *SHORT,
-        "distributed=ddp",
+        f"distributed={mode}",
         "devices.per_node=2",
         "trainer.per_device_train_batch_size=4",
         out=tmp_path / "two",
@@ -41,16 +43,19 @@ def test_two_ddp_processes_give_the_single_process_eval_loss_and_only_rank_0_wri
     assert two["devices"] == 2 and one["devices"] == 1, "accounting counts every process's device"
     assert len(offline_runs(tmp_path / "two")) == 1, "only rank 0 logs to W&B"
     assert (tmp_path / "two" / "answers.jsonl").read_text().count("\n") == 2
+    (whole,), ranks = one["parameter_bytes_per_rank"], two["parameter_bytes_per_rank"]
+    print(f"{mode}: parameter bytes per rank {ranks} vs {whole} in one process")
+    if mode == "fsdp":
+        assert [r / whole for r in ranks] == pytest.approx([0.5, 0.5], abs=0.02), "each rank holds its half"
+        assert (tmp_path / "two" / "model" / "adapter_model.safetensors").exists(), "model/ is gathered, loadable"
+    else:
+        assert ranks == [whole, whole], "DDP replicates the model"
 
 
-def test_fsdp_without_gpus_and_processes_without_a_mode_are_refused(cache_dir, tmp_path):
-    fsdp = run_cli(cache_dir, "distributed=fsdp", "devices.per_node=2", check=False, out=tmp_path / "a")
-    assert (
-        fsdp.returncode == 2 and "distributed=fsdp needs CUDA GPUs" in fsdp.stderr and "distributed=ddp" in fsdp.stderr
-    )
+def test_processes_without_a_mode_are_refused(cache_dir, tmp_path):
     none = run_cli(cache_dir, "devices.per_node=2", check=False, out=tmp_path / "b")
     assert none.returncode == 2 and "add distributed=ddp or distributed=fsdp" in none.stderr
-    assert "Traceback" not in fsdp.stderr + none.stderr
+    assert "Traceback" not in none.stderr
 
 
 def test_a_model_that_cannot_fit_is_refused_before_any_model_is_looked_up(cache_dir, tmp_path):
@@ -69,9 +74,12 @@ def test_a_model_that_cannot_fit_is_refused_before_any_model_is_looked_up(cache_
     assert "needs the checkpoint" not in proc.stderr, "refused before the checkpoint was looked up"
 
 
-def test_a_two_node_trial_is_one_slurm_job_that_resumes_all_ranks_after_preemption(slurm_cluster, cache_dir, tmp_path):
-    """A sweep of one trial whose job runs on n1 and n2 (one task each); SLURM's time-limit warning (USR2) reaches
-    both ranks, they stop at the same step with a checkpoint, submitit requeues the job, both ranks resume."""
+def test_a_two_node_fsdp_trial_is_one_slurm_job_that_resumes_all_ranks_after_preemption(
+    slurm_cluster, cache_dir, tmp_path
+):
+    """A sweep of one FSDP trial whose job runs on n1 and n2 (one task each); SLURM's time-limit warning (USR2)
+    reaches both ranks, they stop at the same step with a sharded checkpoint (one shard per rank), submitit requeues
+    the job, both ranks resume from their shards."""
     reference = tmp_path / "reference"
     run_cli(
         cache_dir,
@@ -119,6 +127,9 @@ def test_a_two_node_trial_is_one_slurm_job_that_resumes_all_ranks_after_preempti
     m = read_metrics(sweep / "0")
     assert m["attempts"] == 2 and m["global_step"] == 30 and m["devices"] == 2
     assert {a["nodes"] for a in m["slurm"]} == {"n[1-2]"} and {a["job"] for a in m["slurm"]} == {job}
+    assert len(wandb_ids(sweep / "0")) == 1, "one W&B run across the requeue"
+    shards = sweep / "0" / "checkpoints" / "checkpoint-30" / "pytorch_model_fsdp_0"
+    assert len(list(shards.glob("*.distcp"))) == 2, "checkpoints are sharded: one file per rank"
     # 2 ranks x 8 rows = the reference's 16 a step; resumed from the checkpoint at the step it was taken
     assert m["eval_loss"] == pytest.approx(read_metrics(reference)["eval_loss"], abs=1e-4)
     acct = subprocess.run(
@@ -137,7 +148,7 @@ def test_a_sweep_of_two_process_trials_completes_with_pruning(slurm_cluster, cac
         cache_dir,
         "-m",
         "hydra/launcher=slurm_local",
-        "distributed=ddp",
+        "distributed=fsdp",
         "devices.per_node=2",
         "hydra/sweeper=llmsweep_optuna",
         "method.args.learning_rate=tag(log, interval(1e-5, 1e-2))",

@@ -29,15 +29,6 @@ def check(cfg: DictConfig) -> None:
             f"devices.per_node x devices.nodes = {n} processes but distributed=none: "
             "add distributed=ddp or distributed=fsdp (or set devices.per_node=1)"
         )
-    if mode == "fsdp" and n > 1:
-        import torch
-
-        if not torch.cuda.is_available():
-            # accelerate turns FSDP on only for GPU-type processes; CPU processes would silently get DDP instead
-            raise UserError(
-                "distributed=fsdp needs CUDA GPUs: accelerate runs FSDP only on GPU devices (on CPU its "
-                "processes would silently replicate the model). Here use distributed=ddp; see docs/distributed.md"
-            )
     if mode == "deepspeed":
         import importlib.util
 
@@ -71,3 +62,51 @@ def agree(flag: bool) -> bool:
     t = torch.tensor([1 if flag else 0], dtype=torch.int32)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
+
+
+def trainer_class(trainer_cls, args):
+    """The trl trainer class to build: as is, or, for FSDP on CPU processes, one whose accelerator runs FSDP.
+
+    accelerate (1.15) turns its FSDP plugin on only for GPU-type processes; CPU processes (gloo) silently get DDP.
+    FSDP2's `fully_shard`, its sharded checkpoints (torch.distributed.checkpoint) and accelerate's FSDP code paths
+    all run on CPU, so after the trainer's accelerator is made we set its state to FSDP, as accelerate itself
+    does for GPUs (`AcceleratorState.__init__`): CPU trials then take the very code path of a GPU cluster.
+    """
+    import torch
+
+    if not args.fsdp or torch.cuda.is_available():
+        return trainer_cls
+
+    class CpuFsdpTrainer(trainer_cls):
+        def create_accelerator_and_postprocess(self):
+            super().create_accelerator_and_postprocess()
+            from accelerate.state import PartialState
+            from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+
+            state = self.accelerator.state
+            if state.distributed_type == DistributedType.MULTI_CPU:
+                state.fsdp_plugin = FullyShardedDataParallelPlugin(**self.args.fsdp_plugin_args)
+                state.distributed_type = DistributedType.FSDP
+                PartialState._shared_state["distributed_type"] = DistributedType.FSDP
+                self.is_fsdp_enabled = True
+
+    CpuFsdpTrainer.__name__ = CpuFsdpTrainer.__qualname__ = f"CpuFsdp{trainer_cls.__name__}"
+    return CpuFsdpTrainer
+
+
+def parameter_bytes(model) -> list[int]:
+    """Bytes of parameters each rank holds (its shards under FSDP, the whole model otherwise), in rank order."""
+    import torch.distributed as dist
+    from torch.distributed.fsdp import FSDPModule
+
+    for module in model.modules():
+        if isinstance(module, FSDPModule):
+            module.reshard()  # the root's parameters stay gathered after a forward; count the shards
+    local = sum(
+        (p.to_local() if hasattr(p, "to_local") else p).numel() * p.element_size() for p in model.parameters()
+    )
+    if not (dist.is_available() and dist.is_initialized()):
+        return [local]
+    every = [0] * dist.get_world_size()
+    dist.all_gather_object(every, local)
+    return every

@@ -34,6 +34,7 @@ def train(cfg: DictConfig, run: Run) -> Outcome:
     from llmsweep.data.loading import load_splits
     from llmsweep.generation import generate_answers
     from llmsweep.models.build import load_model_and_tokenizer
+    from llmsweep.training.distributed import parameter_bytes
     from llmsweep.training.preemption import latest_checkpoint
     from llmsweep.training.trainer import build_trainer
 
@@ -73,13 +74,17 @@ def train(cfg: DictConfig, run: Run) -> Outcome:
 
     evals = [e for e in trainer.state.log_history if "eval_loss" in e]
     final_eval = evals[-1] if evals and evals[-1]["step"] == trainer.state.global_step else trainer.evaluate()
+    if trainer.is_fsdp_enabled:  # checkpoints stay sharded; model/ is one loadable model (gathered on rank 0)
+        trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     trainer.save_model(str(run.run_dir / "model"))  # the adapter or full model, with the tokenizer and chat template
     tuned_answers = generate_answers(trainer.model, tokenizer, prompts, cfg.generate.max_new_tokens)
     answers = [
         {"prompt": p[-1]["content"], "reference": r, "base_answer": b, "tuned_answer": t}
         for p, r, b, t in zip(prompts, references, base_answers, tuned_answers)
     ]
-    return Outcome(summarize(trainer.state.log_history, final_eval, train_output), answers)
+    metrics = summarize(trainer.state.log_history, final_eval, train_output)
+    metrics["parameter_bytes_per_rank"] = parameter_bytes(trainer.model)
+    return Outcome(metrics, answers)
 
 
 def check(cfg: DictConfig) -> None:

@@ -89,10 +89,12 @@ def build_trainer(
     }[str(cfg.method.recipe)]
     from llmsweep.trainer_log import quiet_metrics
 
+    from llmsweep.training.distributed import trainer_class
+
     args = trl_config(config_cls, cfg, run_dir, report_to, run_name)
     fit_max_length(args, tokenizer.model_max_length, cfg.method.name)
     trainer = quiet_metrics(
-        trainer_cls(
+        trainer_class(trainer_cls, args)(
             model=model,
             args=args,
             train_dataset=train_ds,
