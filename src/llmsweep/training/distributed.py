@@ -102,9 +102,7 @@ def parameter_bytes(model) -> list[int]:
     for module in model.modules():
         if isinstance(module, FSDPModule):
             module.reshard()  # the root's parameters stay gathered after a forward; count the shards
-    local = sum(
-        (p.to_local() if hasattr(p, "to_local") else p).numel() * p.element_size() for p in model.parameters()
-    )
+    local = sum((p.to_local() if hasattr(p, "to_local") else p).numel() * p.element_size() for p in model.parameters())
     if not (dist.is_available() and dist.is_initialized()):
         return [local]
     every = [0] * dist.get_world_size()

@@ -88,7 +88,6 @@ def build_trainer(
         "dpo": (trl.DPOConfig, trl.DPOTrainer),
     }[str(cfg.method.recipe)]
     from llmsweep.trainer_log import quiet_metrics
-
     from llmsweep.training.distributed import trainer_class
 
     args = trl_config(config_cls, cfg, run_dir, report_to, run_name)
