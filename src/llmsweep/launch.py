@@ -145,6 +145,10 @@ def _spawn_ranks(recipe: Recipe, cfg: DictConfig):
         "name": job.name,
         "overrides": list(job.overrides),
         "group": job.group,
+        # the ranks log to the job's own log file (train.log): Hydra configured it in this process only
+        "log_file": next(
+            (h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None
+        ),
     }
     (state / "job.json").write_text(json.dumps(spec))
     (state / "outcome.json").unlink(missing_ok=True)
@@ -206,13 +210,14 @@ def _build_tiny_base(cfg: DictConfig) -> None:
         OmegaConf.save(cfg, f.name, resolve=True)
         fcntl.flock(lock, fcntl.LOCK_EX)
         env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")}
-        subprocess.run([sys.executable, "-m", "llmsweep.launch", "--tiny-base", f.name], env=env, check=True)
+        argv = [sys.executable, "-m", "llmsweep.launch", "--tiny-base", f.name, _log_file() or ""]
+        subprocess.run(argv, env=env, check=True)
 
 
-def _tiny_base_main(config_file: str) -> int:
+def _tiny_base_main(config_file: str, log_file: str) -> int:
     from llmsweep.models.build import tiny_checkpoint
 
-    logging.basicConfig(level=logging.INFO, format="[%(name)s][%(levelname)s] - %(message)s")
+    _child_logging(log_file or None, "tiny base")
     tiny_checkpoint(OmegaConf.load(config_file))
     return 0
 
@@ -228,14 +233,38 @@ def _rank_env() -> dict:
     return env
 
 
+def _log_file() -> str | None:
+    """The job's log file (train.log), which Hydra configured in this process only."""
+    return next((h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None)
+
+
+def _child_logging(log_file: str | None, who: str) -> None:
+    """A process this job starts (a rank, the tiny-base build) logs as the job does: everything to the job's log
+    file, and on the console its own progress and results; rank 1 and up show errors only (rank 0 says it)."""
+    from llmsweep.console import route_to_log_file
+
+    fmt = logging.Formatter(f"[%(asctime)s][{who}][%(name)s][%(levelname)s] - %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    console = logging.StreamHandler(sys.stdout)
+    console.setFormatter(fmt)
+    console.setLevel(logging.INFO if rank() == 0 or who == "tiny base" else logging.ERROR)
+    root.addHandler(console)
+    if log_file:
+        to_file = logging.FileHandler(log_file)  # appends, a line at a time, beside the job's own lines
+        to_file.setFormatter(fmt)
+        root.addHandler(to_file)
+    route_to_log_file()
+
+
 def rank_main(run_dir: str) -> int:
     """One rank of a torchrun launch: the job's resolved config, its recipe, the harness; rank 0 reports."""
     from llmsweep.training import preemption
 
-    logging.basicConfig(level=logging.INFO, format=f"[rank {rank()}][%(name)s][%(levelname)s] - %(message)s")
     state = Path(run_dir) / STATE
     cfg = OmegaConf.load(state / "config.yaml")
     spec = json.loads((state / "job.json").read_text())
+    _child_logging(spec.get("log_file"), f"rank {rank()}")
     module, attr = spec["recipe"].split(":")
     recipe = getattr(importlib.import_module(module), attr)
     job = Job(Path(spec["run_dir"]), spec["name"], tuple(spec["overrides"]), spec["group"])
@@ -261,4 +290,4 @@ def rank_main(run_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_tiny_base_main(sys.argv[2]) if sys.argv[1] == "--tiny-base" else rank_main(sys.argv[1]))
+    sys.exit(_tiny_base_main(*sys.argv[2:4]) if sys.argv[1] == "--tiny-base" else rank_main(sys.argv[1]))

@@ -5,6 +5,7 @@ of llmsweep that imports wandb (besides `tracking.offline`, which reads runs bac
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from llmsweep.tracking import secrets
 from llmsweep.tracking.secrets import redact
 
 SCORE_BINS = [0.5, 1.5, 2.5, 3.5, 4.5, 5.5]  # one histogram bin per judge score 1..5
+
+log = logging.getLogger(__name__)
 
 
 def resolve_mode(tracking: DictConfig) -> str:
@@ -74,6 +77,7 @@ class WandbTracker:
                 dir=str(run_dir),
                 mode=resolve_mode(cfg.tracking),
                 reinit="finish_previous",
+                settings=wandb.Settings(silent=True),  # its banner and summary: one line of ours instead (finish)
             )
         id_file.write_text(run.id)
         return cls(run)
@@ -114,4 +118,7 @@ class WandbTracker:
             if isinstance(v, (int, float, str, bool)):
                 self.run.summary[k] = v
                 self.run.summary[summary_key(k)] = v
+        run_id, files = self.run.id, Path(self.run.dir)
+        url = None if self.run.offline else self.run.url
         self.run.finish(exit_code=1 if state in ("failed", "preempted") else 0)
+        log.info("W&B run %s: %s", run_id, url or f"offline; upload it with: wandb sync {files.parent}")
