@@ -176,6 +176,18 @@ def sacct_nodes(conf: Path, job: str, tasks: int) -> set[str]:
     return {node for _, node in wait_until(records, f"sacct to list {tasks} tasks of job {job}", timeout=30, every=0.5)}
 
 
+def wait_for_idle_nodes(conf: Path) -> None:
+    """Every node idle: a job an earlier test ran stays allocated for a few seconds after its last task exits."""
+
+    def idle():
+        out = subprocess.run(
+            ["sinfo", "-h", "-N", "-o", "%N %t"], env=slurm_env(conf), capture_output=True, text=True, check=True
+        ).stdout
+        return all(line.split()[1] == "idle" for line in out.splitlines()) and bool(out.strip())
+
+    wait_until(idle, "every node of the test cluster to be idle", timeout=120, every=0.5)
+
+
 def running_jobs(conf: Path) -> list[str]:
     out = subprocess.run(
         ["squeue", "-h", "-t", "RUNNING", "-o", "%i"], env=slurm_env(conf), capture_output=True, text=True

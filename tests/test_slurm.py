@@ -14,7 +14,18 @@ from pathlib import Path
 import optuna
 import pytest
 
-from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, sacct_nodes, slurm_env, wait_until, wandb_ids
+from helpers import (
+    REPO,
+    cli_env,
+    read_metrics,
+    run_cli,
+    running_jobs,
+    sacct_nodes,
+    slurm_env,
+    wait_for_idle_nodes,
+    wait_until,
+    wandb_ids,
+)
 from llmsweep.tracking.offline import offline_runs
 
 # a trial long enough to interrupt, checkpointing every 10 steps; every trial gets the same params
@@ -38,6 +49,7 @@ def reference_loss(cache_dir, tmp_path_factory) -> float:
 
 
 def test_the_cluster_runs_array_jobs_on_both_nodes_and_accounts_them(slurm_cluster, tmp_path):
+    wait_for_idle_nodes(slurm_cluster)  # else all four tasks can run on the one node an earlier job left free
     script = tmp_path / "job.sh"
     script.write_text('#!/bin/bash\necho "$SLURMD_NODENAME $SLURM_ARRAY_TASK_ID"\n')
     out = subprocess.run(
@@ -65,6 +77,7 @@ def test_the_cluster_runs_array_jobs_on_both_nodes_and_accounts_them(slurm_clust
 
 
 def test_model_sweep_runs_as_a_slurm_array_through_hydra(slurm_cluster, cache_dir, tmp_path):
+    wait_for_idle_nodes(slurm_cluster)  # its two tasks are to land on both nodes
     sweep = tmp_path / "sweep"
     run_cli(
         cache_dir,
