@@ -13,7 +13,7 @@ fastest run, and the ratio of CPU time (user + system, which waiting for a busy 
 The load average is printed with every pair: when it exceeds the cores, wall times mostly measure waiting for a
 core (a run's wall is then 2-3x its CPU time) and the CPU ratio is the steadier reading of the overhead.
 
-    .venv/bin/python bench/overhead.py [--rounds 7]
+    .venv/bin/python bench/overhead.py [--rounds 11]
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ def spread(xs: list[float]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=7, help="timed pairs (one run of each side, order alternating)")
+    ap.add_argument(
+        "--rounds", type=int, default=11, help="timed pairs (one run of each side, order alternating); ~20 s each"
+    )
     ap.add_argument(
         "overrides", nargs="*", default=["model=mistral", "method=lora"], help="Hydra overrides for both sides"
     )
