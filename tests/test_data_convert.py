@@ -261,3 +261,74 @@ def test_many_input_files_are_written_once_into_shards(tmp_path):
 
     with pytest.raises(UserError, match=r"alpaca: the directory holds files prepare did not write \(notes.txt\)"):
         prepare("alpaca", [str(src)], tmp_path / "alpaca", workers=1)
+
+
+def _read_all(path: Path) -> tuple[list, str | None]:
+    """(units as (where, value), the UserError's text or None) of a top-level array file."""
+    from llmsweep.data.reading import read_json_items
+    from llmsweep.errors import UserError
+
+    got = []
+    try:
+        for u in read_json_items(path, "item", "record"):
+            got.append((u.where, u.value))
+    except UserError as e:
+        return got, str(e)
+    return got, None
+
+
+ITEMS = [{"instruction": "질문 1", "input": "", "output": "답\n"}, {"n": 1.5, "m": [1, None, True]}, "문자열", 7]
+
+
+@pytest.mark.parametrize(
+    "layout,fast",
+    [
+        ("[\n" + ",\n".join(json.dumps(i, ensure_ascii=False) for i in ITEMS) + "\n]\n", True),
+        ("\n[\r\n" + ",\r\n".join(json.dumps(i) for i in ITEMS) + "\r\n]", True),
+        ("[\n]\n", True),
+        (json.dumps(ITEMS, ensure_ascii=False, indent=2), False),
+        (json.dumps(ITEMS, ensure_ascii=False), False),
+        ("[\n" + "\n".join(json.dumps(i) for i in ITEMS) + "\n]\n", False),  # commas missing
+        ("[\n" + ",\n".join(json.dumps(i) for i in ITEMS) + ",\n]\n", False),  # a trailing comma
+        ("[\n" + ",\n".join(json.dumps(i) for i in ITEMS) + "\n]\n{}", False),  # more after the array
+        ("[\n" + ",\n".join(json.dumps(i) for i in ITEMS[:2]) + ",\n", False),  # truncated
+        ("[\n" + ",\n".join(json.dumps(i) for i in ITEMS[:2]) + ',\n{"a": 1', False),  # truncated inside an item
+        ("[\n" + json.dumps(ITEMS[0]) + ",\f\n" + json.dumps(ITEMS[1]) + "\n]", False),  # \f is not JSON space
+        ("[\n" + json.dumps(ITEMS[0]) + ', {"b": 2},\n' + json.dumps(ITEMS[1]) + "\n]", False),
+    ],
+)
+def test_arrays_one_item_per_line_read_fast_and_exactly_like_ijson(tmp_path, layout, fast):
+    """The line-by-line fast path yields what ijson yields, and where the layout or the JSON stops fitting it hands
+    over to ijson without losing or repeating an item: same units, same error."""
+    import ijson
+
+    from llmsweep.data.reading import _array_by_lines
+
+    path = tmp_path / "a.json"
+    path.write_text(layout, encoding="utf-8")
+    got, error = _read_all(path)
+    with open(path, "rb") as f:
+        expected, ijson_error = [], None
+        try:
+            for v in ijson.items(f, "item", use_float=True):
+                expected.append((f"record[{len(expected)}]", v))
+        except ijson.JSONError as e:
+            ijson_error = e
+    assert got == expected
+    assert (error is None) == (ijson_error is None), (error, ijson_error)
+    gen = _array_by_lines(path, "record")
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            assert (stop.value is None) == fast, stop.value  # None: the fast path read the whole array
+            break
+
+
+def test_a_bad_byte_in_an_array_line_is_reported_at_its_offset(tmp_path):
+    path = tmp_path / "a.json"
+    good = "[\n" + json.dumps(ITEMS[0], ensure_ascii=False) + ",\n"
+    path.write_bytes(good.encode() + b'{"x": "\xff"},\n7\n]\n')
+    got, error = _read_all(path)
+    assert [v for _, v in got] == [ITEMS[0]]
+    assert error and f"invalid UTF-8 at byte {len(good.encode()) + 7}" in error

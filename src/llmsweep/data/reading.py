@@ -14,6 +14,9 @@ import orjson
 
 from llmsweep.errors import UserError
 
+MAX_LINE = 16 << 20  # bytes of one array item the line-by-line fast path holds at most
+JSON_SPACE = b" \t\r\n"  # JSON's whitespace (bytes.strip() would also take \f and \v)
+
 
 @dataclass
 class Unit:
@@ -86,14 +89,57 @@ def read_json_items(path: Path, prefix: str, label: str) -> Iterator[Unit]:
     A syntax error or bad byte ends the file with a UserError after every complete item was yielded."""
     import ijson
 
+    skip = 0
+    if prefix == "item":
+        skip = yield from _array_by_lines(path, label)
+        if skip is None:
+            return
     done = 0
     with open(path, "rb") as f:
         try:
             for value in ijson.items(f, prefix, use_float=True, buf_size=1 << 20):
-                yield Unit(f"{label}[{done}]", value)
+                if done >= skip:  # the fast path yielded the items before `skip` already
+                    yield Unit(f"{label}[{done}]", value)
                 done += 1
         except (ijson.JSONError, UnicodeDecodeError) as e:
             raise _json_error(path, e, done) from None
+
+
+def _array_by_lines(path: Path, label: str) -> Iterator[Unit]:
+    """A top-level array written one item per line ("[", then `item,` lines, then "]": how JSON Lines-like dumps
+    look) parsed line by line with orjson, about twice as fast as ijson. Returns None when it read the whole
+    array, else the number of items it yielded before the layout (or the JSON) stopped fitting: ijson takes
+    over from there, so other layouts, syntax errors and bad bytes are read and reported as before."""
+    done, comma = 0, True
+    with open(path, "rb", buffering=1 << 20) as f:  # 3x faster readline() than the default 8 KiB
+        first = b""
+        while not first and (line := f.readline(64)):
+            first = line.strip(JSON_SPACE)
+        if first != b"[":
+            return 0
+        while line := f.readline(MAX_LINE):
+            if not line.endswith(b"\n") and len(line) == MAX_LINE:
+                return done  # a very long line: not this layout, and no reason to hold it in memory
+            item = line.strip(JSON_SPACE)
+            if not item:
+                continue
+            if item == b"]":
+                if comma and done:  # a trailing comma
+                    return done
+                while rest := f.read(1 << 16):
+                    if rest.strip(JSON_SPACE):  # more after the array
+                        return done
+                return None
+            if not comma:
+                return done  # two items without a comma between them
+            comma = item.endswith(b",")
+            try:
+                value = orjson.loads(item[:-1] if comma else item)
+            except orjson.JSONDecodeError:
+                return done
+            yield Unit(f"{label}[{done}]", value)
+            done += 1
+    return done  # no closing bracket: ijson reports the truncation
 
 
 def top_level(path: Path) -> str:

@@ -25,23 +25,28 @@ CATEGORIES = frozenset(
 
 
 def dolly_problem(rec: dict) -> str | None:
-    """Why `rec` is not a valid Dolly record, or None when it is."""
-    for key in DOLLY_FIELDS:
-        if not isinstance(rec.get(key), str):
-            return f"field '{key}' is {type(rec.get(key)).__name__}, not a string"
-    for key in ("instruction", "response"):
-        if _blank(rec[key]):
-            return f"empty {key}"
-    if rec["category"] not in CATEGORIES:
-        return f"unknown category '{rec['category']}' (known: {', '.join(sorted(CATEGORIES))})"
-    if rec["category"] == "open_qa" and not _blank(rec["context"]):
+    """Why `rec` is not a valid Dolly record, or None when it is (called once per converted record: kept lean)."""
+    get = rec.get
+    instruction, context, response, category = get("instruction"), get("context"), get("response"), get("category")
+    if not (isinstance(instruction, str) and isinstance(context, str) and isinstance(response, str)):
+        key = next(k for k in DOLLY_FIELDS if not isinstance(get(k), str))
+        return f"field '{key}' is {type(get(key)).__name__}, not a string"
+    if not isinstance(category, str):
+        return f"field 'category' is {type(category).__name__}, not a string"
+    if blank(instruction):
+        return "empty instruction"
+    if blank(response):
+        return "empty response"
+    if category not in CATEGORIES:
+        return f"unknown category '{category}' (known: {', '.join(sorted(CATEGORIES))})"
+    if category == "open_qa" and not blank(context):
         return "open_qa with a context: QA over a given context is closed_qa"
-    if rec["category"] == "closed_qa" and _blank(rec["context"]):
+    if category == "closed_qa" and blank(context):
         return "closed_qa without a context"
     return None
 
 
-def _blank(s: str) -> bool:
+def blank(s: str) -> bool:
     """Empty or whitespace only, without copying the string (strip() would: contexts run to many KB)."""
     return not s or s.isspace()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
+from llmsweep.data.records import blank
+
 
 class Reject(Exception):
     """A row that cannot become a record: `reason` is the short kind counted in summaries."""
@@ -38,7 +40,7 @@ def obj(value, what: str = "object") -> dict:
 def text_field(row: dict, key: str) -> str:
     """A non-empty string field, else Reject('empty KEY')."""
     value = row.get(key)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or blank(value):
         raise Reject(f"empty {key}")
     return value
 

@@ -5,7 +5,7 @@ reference passages); without one it is open_qa."""
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject, one_row
+from llmsweep.data.sources import Options, Reject, blank, one_row
 
 FORMAT = "dolly"
 rows = one_row
@@ -19,7 +19,7 @@ def convert(row, opts: Options) -> list[dict]:
             raise Reject(f"missing {key}")
         if not isinstance(row[key], str):
             raise Reject("not a string", f"'{key}' is {type(row[key]).__name__}")
-        if not row[key].strip():
+        if blank(row[key]):
             raise Reject(f"empty {key}")
     context = row.get("input") or ""
     if not isinstance(context, str):
@@ -29,6 +29,6 @@ def convert(row, opts: Options) -> list[dict]:
             "instruction": row["instruction"],
             "context": context,
             "response": row["output"],
-            "category": "general_qa" if context.strip() else "open_qa",
+            "category": "open_qa" if blank(context) else "general_qa",
         }
     ]

@@ -4,14 +4,14 @@ rejected = worst-scored; ties (best == worst) carry no preference and are droppe
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject, obj, one_row, text_field
+from llmsweep.data.sources import Options, Reject, blank, obj, one_row, text_field
 
 FORMAT = "prefs"
 rows = one_row
 
 
 def pair(prompt: str, chosen: str, rejected: str, opts: Options) -> dict:
-    if not chosen.strip() or not rejected.strip():
+    if blank(chosen) or blank(rejected):
         raise Reject("empty answer")
     if chosen == rejected:
         raise Reject("identical answers")

@@ -3,7 +3,7 @@ per-paragraph layout ({"qas": [...], "context"} per line) -> closed_qa with the 
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject, question_row
+from llmsweep.data.sources import Options, Reject, blank, question_row
 
 FORMAT = "dolly"
 
@@ -31,9 +31,9 @@ def convert(payload, opts: Options) -> list[dict]:
     if not isinstance(answers, list) or not answers or not isinstance(answers[0], dict):
         raise Reject("no answer")
     text = answers[0].get("text")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or blank(text):
         raise Reject("empty answer")
-    if not context.strip():
+    if blank(context):
         raise Reject("empty context")
     if text not in context:
         raise Reject("answer not in context", text[:80])

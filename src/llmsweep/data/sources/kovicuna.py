@@ -6,7 +6,7 @@ had these swapped). Each gpt turn becomes a record whose context carries the ear
 
 from __future__ import annotations
 
-from llmsweep.data.sources import Options, Reject, one_row
+from llmsweep.data.sources import Options, Reject, blank, one_row
 
 FORMAT = "dolly"
 ROLES = {"human": "human", "user": "human", "gpt": "gpt", "chatgpt": "gpt", "assistant": "gpt", "system": "system"}
@@ -28,7 +28,7 @@ def _turns(conv) -> list[tuple[str, str]]:
         role = ROLES.get(t.get("from"))
         if role is None:
             raise Reject("unknown role", f"turn {i} is from {t.get('from')!r}")
-        if not t["value"].strip():
+        if blank(t["value"]):
             raise Reject("empty turn", f"turn {i} ({t.get('from')}) is empty")
         out.append((role, t["value"]))
     return out
