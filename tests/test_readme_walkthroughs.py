@@ -3,7 +3,10 @@
 The ```bash blocks of the README sections below are read from README.md when the tests run (a README change that
 breaks a walkthrough fails here) and every command runs through bash, in one working directory that stands for
 the checkout (the repo's scripts linked in, outputs landing in tmp), in README order. What may differ from the
-README's text is in `localize` (the only rewriting) and `SKIPPED` (commands this machine cannot run, each with why).
+README's text is in `localize` (the only rewriting) and `SKIPPED` (commands this machine cannot run, each with why);
+the runs the README names as earlier ones (`RUN`, `outputs/2026-11-22/10-00-00`, ...) are made in the working
+directory from the Merging section's own two runs (`merging_walkthrough`). ~3.5 min on 2 cores (one process per
+command: mostly imports).
 """
 
 from __future__ import annotations
