@@ -104,8 +104,6 @@ def chat_server(
     """`python serve.py run_dir=RUN` on a free loopback port for the duration of the block (a real
     uvicorn server in a subprocess). Reusable as a judge backend: `judge.base_url=server.base_url`."""
     import tempfile
-    import time
-    import urllib.request
 
     env = dict(os.environ if env is None else env, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     env.pop("LLMSWEEP_API_TOKEN", None)
@@ -127,29 +125,38 @@ def chat_server(
         proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(
-                    f"{' '.join(argv)} exited {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"serve.py did not answer /health in {startup_timeout}s:\n{log.read_text(errors='replace')[-4000:]}"
-                    ) from None
-                time.sleep(0.25)
+        wait_for_health(proc, base, log, startup_timeout)
         yield ChatServer(f"{base}/v1", model, token, log, proc)
     finally:
-        proc.terminate()
+        stop(proc)
+
+
+def wait_for_health(proc: subprocess.Popen, base: str, log: Path, timeout: float = 180) -> None:
+    """Wait until the server process `proc` (its output in `log`) answers `base`/health; fail if it exits."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"{proc.args} exited {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            with urllib.request.urlopen(f"{base}/health", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{proc.args} did not answer /health in {timeout}s:\n{log.read_text(errors='replace')[-4000:]}"
+                ) from None
+            time.sleep(0.25)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # --- the local SLURM cluster ---
