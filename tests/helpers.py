@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -212,3 +213,17 @@ def wait_until(cond, what: str, timeout: float = 300, every: float = 0.1):
 
 def wandb_ids(run_dir: Path) -> set[str]:
     return {p.name.split("-")[3] for p in offline_runs(run_dir)}  # offline-run-<time>-<id>[-n]
+
+
+# what used to reach the console on every run
+NOISE = {
+    "bitsandbytes' CPU kernel warning": "gemm_4bit_forward",
+    "a Python warning": re.compile(r"\w+Warning: |warnings\.warn\("),
+    "a trainer metric dict": re.compile(r"\{'(eval_)?loss': "),
+    "a DPO metric": "rewards/margins",
+    "a library's WARNING record": re.compile(r"\]\[(?!llmsweep|HYDRA)[\w.]+\]\[WARNING\]"),
+}
+
+
+def found(pattern, text: str) -> bool:
+    return bool(pattern.search(text)) if isinstance(pattern, re.Pattern) else pattern in text

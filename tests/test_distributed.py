@@ -3,13 +3,14 @@ nodes; rank 0 alone writes; preemption of a multi-node job resumes every rank; a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import optuna
 import pytest
 
-from helpers import REPO, cli_env, read_metrics, run_cli, running_jobs, slurm_env, wait_until, wandb_ids
+from helpers import NOISE, REPO, cli_env, found, read_metrics, run_cli, running_jobs, slurm_env, wait_until, wandb_ids
 from llmsweep.tracking.offline import offline_runs
 
 SHORT = ["trainer.max_steps=6", "trainer.eval_steps=3", "generate.num_prompts=2"]
@@ -23,13 +24,20 @@ TWO_NODES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def one_process(cache_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("one") / "run"
+    run_cli(cache_dir, *SHORT, "trainer.per_device_train_batch_size=8", out=out)
+    return read_metrics(out)
+
+
 @pytest.mark.parametrize("mode", ["ddp", "fsdp"])
-def test_two_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(mode, cache_dir, tmp_path):
+def test_two_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(mode, one_process, cache_dir, tmp_path):
     """Same global batch (1 x 8 vs 2 x 4), same data order: DDP averages the gradients of the two halves, FSDP
     reduce-scatters them, so the eval losses agree to float rounding (tolerance 1e-5). FSDP holds half the
-    parameters on each rank."""
-    run_cli(cache_dir, *SHORT, "trainer.per_device_train_batch_size=8", out=tmp_path / "one")
-    run_cli(
+    parameters on each rank. The ranks are processes Hydra did not configure: they log to the job's train.log,
+    and the console shows rank 0's progress and results once, as a one-process run's does."""
+    proc = run_cli(
         cache_dir,
         *SHORT,
         f"distributed={mode}",
@@ -37,7 +45,7 @@ def test_two_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(
         "trainer.per_device_train_batch_size=4",
         out=tmp_path / "two",
     )
-    one, two = read_metrics(tmp_path / "one"), read_metrics(tmp_path / "two")
+    one, two = one_process, read_metrics(tmp_path / "two")
     evals = [[h["eval_loss"] for h in m["history"] if "eval_loss" in h] for m in (one, two)]
     assert len(evals[0]) == 3 and evals[0] == pytest.approx(evals[1], abs=1e-5)
     assert two["devices"] == 2 and one["devices"] == 1, "accounting counts every process's device"
@@ -50,6 +58,17 @@ def test_two_processes_give_the_single_process_eval_loss_and_only_rank_0_writes(
         assert (tmp_path / "two" / "model" / "adapter_model.safetensors").exists(), "model/ is gathered, loadable"
     else:
         assert ranks == [whole, whole], "DDP replicates the model"
+
+    console = proc.stdout + proc.stderr
+    for what, pattern in NOISE.items():
+        assert not found(pattern, console), f"{what} on the console:\n{console[-3000:]}"
+    assert "wandb:" not in console, console[-3000:]
+    assert len(re.findall(r"W&B run \w+: offline; upload it with: wandb sync ", proc.stdout)) == 1
+    assert proc.stdout.count("outputs in") == 1, "rank 1 does not repeat rank 0's results"
+    log = (tmp_path / "two" / "train.log").read_text(encoding="utf-8")
+    for rank in (0, 1):
+        assert f"[rank {rank}][bitsandbytes" in log or f"[rank {rank}][py.warnings][WARNING]" in log, log[-3000:]
+    assert re.search(r"\[rank 0\]\[llmsweep\.metrics\]\[INFO\] - step 3: ", log)
 
 
 def test_processes_without_a_mode_are_refused(cache_dir, tmp_path):
