@@ -1,26 +1,43 @@
 """SFT with and without packing: tokens per second on the bundled Korean Dolly data, same steps, real tokenizer.
 
-Both runs build the trainer as a training run does (`llmsweep.training.trainer.build_trainer`, method=lora on
-model=smollm2_135m scale=cpu by default), from the same base weights and seed, and train the same number of
-steps with the same rows per batch; only `method.args.packing` differs. Throughput counts the real tokens the
-collator hands to the model (no padding). Packing (trl's best-fit decreasing, padding-free) fills every row up to
-max_length, so a packed step holds more tokens. Loss checks: the eval rows go through the model as one batch, packed
-(padding-free) in the packing run and padded in the other, so both eval losses are the mean over the same tokens:
-the base model's must agree within float noise (packed documents must not attend to each other), and the trained
-models' show what the same number of steps learned.
+Every run builds the trainer as a training run does (`llmsweep.training.trainer.build_trainer`, method=lora on
+model=smollm2_135m scale=cpu by default) from the same base weights and seed, and trains the same number of
+optimizer steps; they differ only in what a step holds:
 
-    .venv/bin/python bench/packing.py                       # SmolLM2-135M, 4 steps of 4 rows, max_length 512
+- `padded`: packing off, `--batch` rows per step, padded to the longest row of the batch (trl's default).
+- `packed`: trl's best-fit-decreasing packing (padding-free: the step's packed rows are flattened into one row,
+  position_ids restart at each document), `--batch` rows of up to max_length tokens: about max_length / mean
+  length times more tokens per step than `padded`.
+- `packed_same_tokens`: the same, with as many packed rows as hold about the real tokens of a padded step.
+- `packed_per_doc`: `packed_same_tokens` with attention computed per document (torch SDPA, causal, on each
+  slice of trl's `cu_seq_lens_q`) instead of over the whole flat row under a dense block-diagonal mask: what a
+  varlen kernel (flash-attn on a GPU) would save. The kernel is registered here only, through transformers'
+  AttentionInterface; the CPU has no varlen kernel, and FlexAttention (which skips masked blocks) has no CPU
+  backward in torch 2.13.
+
+Throughput counts the real tokens the collator hands to the model (never padding) over all steps but the first
+(warm-up), in wall time and in this process's CPU time: on shared cores, with one torch thread, CPU time is the
+steadier measure. The padding waste of the padded batches (padding / padded slots, over a whole epoch of the
+trainer's own batches) bounds what packing can save where a token costs the same in any batch (a CPU):
+1 / (1 - waste). Loss checks: the eval rows go through the model as one batch, packed (padding-free) in the packed
+runs and padded in the other, so every eval loss is the mean over the same tokens; the base model's must agree
+within float noise (packed documents must not attend to each other), and the trained models' show what the same
+number of steps learned.
+
+    .venv/bin/python bench/packing.py                  # SmolLM2-135M, 5 steps of 4 rows, max_length 512
     .venv/bin/python bench/packing.py --model mistral --scale tiny --steps 20
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+VARIANTS = ("padded", "packed", "packed_same_tokens", "packed_per_doc")
 
 
 def compose_cfg(model: str, scale: str, overrides: list[str]):
@@ -35,32 +52,85 @@ def compose_cfg(model: str, scale: str, overrides: list[str]):
         )
 
 
+def register_per_doc_attention() -> str:
+    """SDPA per packed document: each slice of the flat row gets causal attention alone, so no block-diagonal
+    mask over the whole row is built or multiplied through. Without trl's `cu_seq_lens_q` (padded batches,
+    eval) it is plain SDPA."""
+    import torch
+    from transformers import AttentionInterface
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    def sdpa_per_doc(module, query, key, value, attention_mask, cu_seq_lens_q=None, **kwargs):
+        if cu_seq_lens_q is None:
+            return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+        bounds = cu_seq_lens_q.tolist()
+        outs = [
+            sdpa_attention_forward(module, query[:, :, s:e], key[:, :, s:e], value[:, :, s:e], None, **kwargs)[0]
+            for s, e in zip(bounds[:-1], bounds[1:])
+        ]
+        return torch.cat(outs, dim=1), None
+
+    AttentionInterface.register("sdpa_per_doc", sdpa_per_doc)
+    ALL_MASK_ATTENTION_FUNCTIONS.register("sdpa_per_doc", sdpa_mask)
+    return "sdpa_per_doc"
+
+
 class Counting:
-    """The trainer's collator, counting the real tokens of the rows it batches while `on`."""
+    """The trainer's collator, recording the real tokens of each batch it makes while `on`."""
 
     def __init__(self, collate):
-        self.collate, self.tokens, self.on = collate, 0, False
+        self.collate, self.tokens, self.on = collate, [], False
 
     def __call__(self, examples):
         if self.on:
-            self.tokens += sum(len(ex["input_ids"]) for ex in examples)
+            self.tokens.append(sum(len(ex["input_ids"]) for ex in examples))
         return self.collate(examples)
 
 
-def one(model: str, scale: str, packing: bool, a) -> dict:
+def step_clock():
+    """A trainer callback timing each optimizer step (wall and process CPU time), data loading excluded."""
+    from transformers import TrainerCallback
+
+    class StepClock(TrainerCallback):
+        def __init__(self):
+            self.wall, self.cpu = [], []
+
+        def on_step_begin(self, args, state, control, **kw):
+            self._t = (time.perf_counter(), time.process_time())
+
+        def on_step_end(self, args, state, control, **kw):
+            self.wall.append(time.perf_counter() - self._t[0])
+            self.cpu.append(time.process_time() - self._t[1])
+
+    return StepClock()
+
+
+def padding_waste(trainer) -> tuple[float, list[int]]:
+    """Padding / padded slots over one epoch of the trainer's own (unpacked) batches, and the row lengths."""
+    real = slots = 0
+    for batch in trainer.get_train_dataloader():
+        real += int(batch["attention_mask"].sum())
+        slots += batch["input_ids"].numel()
+    return 1 - real / slots, [len(ids) for ids in trainer.train_dataset["input_ids"]]
+
+
+def one(variant: str, a, same_token_rows: int) -> dict:
     from llmsweep.data.loading import load_splits
     from llmsweep.models.build import load_model_and_tokenizer
     from llmsweep.training.trainer import build_trainer
 
+    packing = variant != "padded"
+    rows = same_token_rows if variant in ("packed_same_tokens", "packed_per_doc") else a.batch
     cfg = compose_cfg(
-        model,
-        scale,
+        a.model,
+        a.scale,
         [
             f"method.args.packing={packing}",
-            "method.args.eval_packing=null",
+            "method.args.eval_packing=null",  # eval packed like train: checks packed attention on the base model
             f"method.args.max_length={a.max_length}",
             f"trainer.max_steps={a.steps}",
-            f"trainer.per_device_train_batch_size={a.batch}",
+            f"trainer.per_device_train_batch_size={rows}",
             f"trainer.per_device_eval_batch_size={a.eval_rows}",
             f"data.eval_size={a.eval_rows}",
             "trainer.eval_strategy=no",
@@ -70,44 +140,90 @@ def one(model: str, scale: str, packing: bool, a) -> dict:
     )
     train_ds, eval_ds = load_splits(cfg.data, "sft")
     m, tok, _ = load_model_and_tokenizer(cfg)
+    if variant == "packed_per_doc":
+        m.set_attn_implementation(register_per_doc_attention())
+    clock = step_clock()
     with tempfile.TemporaryDirectory() as out:
-        trainer = build_trainer(cfg, m, tok, train_ds, eval_ds, Path(out), "none", "bench-packing")
+        trainer = build_trainer(cfg, m, tok, train_ds, eval_ds, Path(out), "none", "bench-packing", [clock])
         count = Counting(trainer.data_collator)
         trainer.data_collator = count
         first = trainer.evaluate()["eval_loss"]  # all eval rows in one batch: packed (padding-free) or padded
         count.on = True
-        t = time.perf_counter()
         trainer.train()
-        wall = time.perf_counter() - t
         count.on = False
         last = trainer.evaluate()["eval_loss"]
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
-    return {"tokens": count.tokens, "wall": wall, "first_eval": first, "last_eval": last, "train_losses": losses}
+        waste, lengths = padding_waste(trainer) if not packing else (None, None)  # after: same RNG as the others
+    tokens = sum(count.tokens[1:])  # the first step is warm-up: excluded from every rate
+    return {
+        "rows": rows,
+        "tokens_per_step": statistics.mean(count.tokens),
+        "wall_tps": tokens / sum(clock.wall[1:]),
+        "cpu_tps": tokens / sum(clock.cpu[1:]),
+        "step_wall": clock.wall,
+        "first_eval": first,
+        "last_eval": last,
+        "train_losses": losses,
+        "waste": waste,
+        "lengths": lengths,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2_135m")
     ap.add_argument("--scale", default="cpu")
-    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=5, help="optimizer steps per run; the first is warm-up")
     ap.add_argument("--batch", type=int, default=4, help="rows per step (packed rows hold up to max_length tokens)")
     ap.add_argument("--max-length", type=int, default=512)
     ap.add_argument("--eval-rows", type=int, default=8)
+    ap.add_argument("--passes", type=int, default=2, help="each pass runs every variant; odd passes in reverse")
+    ap.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {', '.join(VARIANTS)}")
     a = ap.parse_args()
+    variants = a.variants.split(",")
+    assert variants[0] == "padded", "the padded run comes first: it is the baseline and sizes the packed rows"
 
-    runs = {packing: one(a.model, a.scale, packing, a) for packing in (False, True)}
-    for packing, r in runs.items():
-        print(
-            f"packing={packing!s:5}: {r['tokens']} tokens in {a.steps} steps, {r['wall']:.1f} s, "
-            f"{r['tokens'] / r['wall']:.0f} tokens/s; base eval loss {r['first_eval']:.5f}, "
-            f"after training {r['last_eval']:.4f}; train losses {[round(x, 3) for x in r['train_losses']]}"
-        )
-    plain, packed = runs[False], runs[True]
+    passes, same_token_rows = [], None
+    for i in range(a.passes):  # later passes run the variants in reverse: load drift on shared cores cancels out
+        runs = {}
+        for v in variants if i % 2 == 0 else variants[::-1]:
+            runs[v] = one(v, a, same_token_rows)
+            if same_token_rows is None:  # the first run is the padded one: its rows size the packed steps
+                same_token_rows = packed_rows(a, runs[v]["lengths"])
+        passes.append(runs)
+    base = passes[0]["padded"]
+    lengths, waste = base["lengths"], base["waste"]
+    q = statistics.quantiles(lengths, n=10)
     print(
-        f"model={a.model} scale={a.scale}, {a.steps} steps x {a.batch} rows, max_length {a.max_length}: packing "
-        f"gives {(packed['tokens'] / packed['wall']) / (plain['tokens'] / plain['wall']):.2f}x tokens/s; "
-        f"base eval loss packed - padded = {packed['first_eval'] - plain['first_eval']:+.1e}"
+        f"train rows: {len(lengths)}, tokens per row min {min(lengths)} / p10 {q[0]:.0f} / median "
+        f"{statistics.median(lengths):.0f} / mean {statistics.mean(lengths):.0f} / p90 {q[-1]:.0f} / max "
+        f"{max(lengths)}; padded batches of {a.batch}: padding waste {waste:.1%} of the slots, so removing padding "
+        f"saves at most 1/(1-waste) = {1 / (1 - waste):.2f}x where a token costs the same in any batch"
     )
+    for i, runs in enumerate(passes):
+        for v in variants:
+            r, p = runs[v], runs["padded"]
+            print(
+                f"pass {i + 1} {v:19} {r['rows']} rows/step, {r['tokens_per_step']:.0f} tokens/step: "
+                f"{r['wall_tps']:.1f} tokens/s wall ({r['wall_tps'] / p['wall_tps']:.2f}x), {r['cpu_tps']:.1f} "
+                f"tokens/s CPU ({r['cpu_tps'] / p['cpu_tps']:.2f}x); step s {[round(s, 1) for s in r['step_wall']]}; "
+                f"eval loss base {r['first_eval']:.5f} ({r['first_eval'] - p['first_eval']:+.1e}), trained "
+                f"{r['last_eval']:.4f}; train losses {[round(x, 3) for x in r['train_losses']]}"
+            )
+    ratio = {
+        v: statistics.mean(runs[v]["cpu_tps"] / runs["padded"]["cpu_tps"] for runs in passes) for v in variants[1:]
+    }
+    print(
+        f"model={a.model} scale={a.scale}, {a.steps} steps (first excluded), max_length {a.max_length}, "
+        f"{a.passes} pass(es): tokens/s of "
+        + ", ".join(f"{v} {x:.2f}x" for v, x in ratio.items())
+        + f" the padded run's (CPU time, mean over passes); padding-waste bound {1 / (1 - waste):.2f}x"
+    )
+
+
+def packed_rows(a, lengths) -> int:
+    """Packed rows that hold about the real tokens of a padded step."""
+    return max(1, round(a.batch * statistics.mean(lengths) / a.max_length))
 
 
 if __name__ == "__main__":
