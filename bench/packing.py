@@ -9,11 +9,10 @@ optimizer steps; they differ only in what a step holds:
   position_ids restart at each document), `--batch` rows of up to max_length tokens: about max_length / mean
   length times more tokens per step than `padded`.
 - `packed_same_tokens`: the same, with as many packed rows as hold about the real tokens of a padded step.
-- `packed_per_doc`: `packed_same_tokens` with attention computed per document (torch SDPA, causal, on each
-  slice of trl's `cu_seq_lens_q`) instead of over the whole flat row under a dense block-diagonal mask: what a
-  varlen kernel (flash-attn on a GPU) would save. The kernel is registered here only, through transformers'
-  AttentionInterface; the CPU has no varlen kernel, and FlexAttention (which skips masked blocks) has no CPU
-  backward in torch 2.13.
+- `packed_per_doc`: `packed_same_tokens` with `model.attn_implementation=sdpa_per_document`: attention computed
+  per document (torch SDPA, causal, on each slice of trl's `cu_seq_lens_q`; llmsweep.models.attention) instead of
+  over the whole flat row under a dense block-diagonal mask: what a varlen kernel (flash-attn on a GPU) saves. The
+  CPU has no varlen kernel, and FlexAttention (which skips masked blocks) has no CPU backward in torch 2.13.
 
 Throughput counts the real tokens the collator hands to the model (never padding) over all steps but the first
 (warm-up), in wall time and in this process's CPU time: on shared cores, with one torch thread, CPU time is the
@@ -50,30 +49,6 @@ def compose_cfg(model: str, scale: str, overrides: list[str]):
         return compose(
             "train", overrides=[f"model={model}", f"scale={scale}", "method=lora", "tracking=none", *overrides]
         )
-
-
-def register_per_doc_attention() -> str:
-    """SDPA per packed document: each slice of the flat row gets causal attention alone, so no block-diagonal
-    mask over the whole row is built or multiplied through. Without trl's `cu_seq_lens_q` (padded batches,
-    eval) it is plain SDPA."""
-    import torch
-    from transformers import AttentionInterface
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
-
-    def sdpa_per_doc(module, query, key, value, attention_mask, cu_seq_lens_q=None, **kwargs):
-        if cu_seq_lens_q is None:
-            return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-        bounds = cu_seq_lens_q.tolist()
-        outs = [
-            sdpa_attention_forward(module, query[:, :, s:e], key[:, :, s:e], value[:, :, s:e], None, **kwargs)[0]
-            for s, e in zip(bounds[:-1], bounds[1:])
-        ]
-        return torch.cat(outs, dim=1), None
-
-    AttentionInterface.register("sdpa_per_doc", sdpa_per_doc)
-    ALL_MASK_ATTENTION_FUNCTIONS.register("sdpa_per_doc", sdpa_mask)
-    return "sdpa_per_doc"
 
 
 class Counting:
@@ -136,12 +111,11 @@ def one(variant: str, a, same_token_rows: int) -> dict:
             "trainer.eval_strategy=no",
             "trainer.eval_on_start=false",
             "trainer.logging_steps=1",
+            *(["model.attn_implementation=sdpa_per_document"] if variant == "packed_per_doc" else []),
         ],
     )
     train_ds, eval_ds = load_splits(cfg.data, "sft")
     m, tok, _ = load_model_and_tokenizer(cfg)
-    if variant == "packed_per_doc":
-        m.set_attn_implementation(register_per_doc_attention())
     clock = step_clock()
     with tempfile.TemporaryDirectory() as out:
         trainer = build_trainer(cfg, m, tok, train_ds, eval_ds, Path(out), "none", "bench-packing", [clock])

@@ -57,3 +57,47 @@ def test_wandb_mode_is_offline_unless_the_environment_says_otherwise(monkeypatch
         else:
             monkeypatch.setenv(name, value)
     assert resolve_mode(OmegaConf.create({"mode": None})) == expected
+
+
+def test_per_document_attention_equals_each_document_alone():
+    """model.attn_implementation=sdpa_per_document: a row of packed documents (trl's padding-free collator, with
+    its document bounds) gives every token the logits it has when its document is run alone, and it really runs
+    per document (the whole-row SDPA is not called with the bounds)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    from llmsweep.models import attention
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2,
+    )  # fmt: skip
+    model = LlamaForCausalLM(config).eval()
+    model.set_attn_implementation(attention.implementation(attention.PER_DOCUMENT))
+    docs = [[1, 5, 7, 9, 3], [2, 8, 4], [6, 6, 1, 2, 9, 9]]
+    batch = DataCollatorForLanguageModeling(pad_token_id=0, padding_free=True)([{"input_ids": d} for d in docs])
+    assert batch["cu_seq_lens_q"].tolist() == [0, 5, 8, 14]
+    calls = []
+    spy = attention._sdpa_per_document
+
+    def counting(module, query, *args, **kwargs):
+        calls.append((query.shape[2], kwargs.get("cu_seq_lens_q") is not None))
+        return spy(module, query, *args, **kwargs)
+
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(attention.PER_DOCUMENT, counting)
+    try:
+        with torch.no_grad():
+            packed = model(**{k: v for k, v in batch.items() if k != "labels"}).logits[0]
+            alone = torch.cat([model(input_ids=torch.tensor([d])).logits[0] for d in docs])
+    finally:
+        attention.implementation(attention.PER_DOCUMENT)
+    assert torch.allclose(packed, alone, atol=1e-5), (packed - alone).abs().max()
+    assert calls[: config.num_hidden_layers] == [(14, True)] * config.num_hidden_layers
+    with torch.no_grad():  # plain SDPA over the packed row, for contrast: its tokens see the documents before them
+        model.set_attn_implementation("sdpa")
+        leaky = model(input_ids=batch["input_ids"]).logits[0]
+    assert not torch.allclose(leaky, alone, atol=1e-3)

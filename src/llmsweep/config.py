@@ -56,6 +56,9 @@ class ModelConf:
     revision: Optional[str] = None
     # the system message of every prompt without one; null: whatever the chat template does by default
     system_prompt: Optional[str] = None
+    # transformers' attention kernel (sdpa, eager, flash_attention_2, ...), or sdpa_per_document for packed
+    # training on CPUs (llmsweep.models.attention); null: transformers' default
+    attn_implementation: Optional[str] = None
 
 
 @dataclass

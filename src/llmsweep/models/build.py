@@ -151,6 +151,10 @@ def load_model_and_tokenizer(cfg: DictConfig):
             raise UserError(
                 f"method={cfg.method.name}: method.quantization: {e} (fields of transformers.BitsAndBytesConfig)"
             ) from e
+    if cfg.model.get("attn_implementation"):
+        from llmsweep.models.attention import implementation
+
+        kwargs["attn_implementation"] = implementation(cfg.model.attn_implementation)
     dtype = cfg.model.dtype if str(cfg.scale) == "full" else "float32"
     model = AutoModelForCausalLM.from_pretrained(
         path,
