@@ -177,7 +177,7 @@ def test_a_sweep_of_two_process_trials_completes_with_pruning(slurm_cluster, cac
         "+hydra.sweeper.pruner.kwargs.n_startup_trials=1",
         "hydra.sweeper.study_name=pairs",
         f"hydra.sweeper.storage=sqlite:///{db}",
-        "trainer.max_steps=20",
+        "trainer.max_steps=10",
         "trainer.eval_steps=5",
         "trainer.per_device_train_batch_size=4",
         "generate.num_prompts=2",
@@ -189,4 +189,4 @@ def test_a_sweep_of_two_process_trials_completes_with_pruning(slurm_cluster, cac
     assert len(trials) == 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials), [t.state for t in trials]
     for t in trials:
         m = read_metrics(sweep / str(t.number))
-        assert m["devices"] == 2 and (m.get("pruned") or m["global_step"] == 20)
+        assert m["devices"] == 2 and (m.get("pruned") or m["global_step"] == 10)

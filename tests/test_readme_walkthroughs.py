@@ -23,7 +23,19 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, chat_server, cli_env, free_port, read_jsonl, read_metrics, stop, wait_for_health, wait_until
+from helpers import (
+    REPO,
+    chat_server,
+    cli_env,
+    free_port,
+    read_jsonl,
+    read_metrics,
+    sacct_nodes,
+    stop,
+    wait_for_health,
+    wait_for_idle_nodes,
+    wait_until,
+)
 
 README = REPO / "README.md"
 FIXTURES = REPO / "tests" / "fixtures" / "data"
@@ -252,6 +264,8 @@ def test_merging_walkthrough(merging_walkthrough):
 
 
 def test_slurm_walkthrough_on_the_local_cluster(walkthrough, slurm_cluster):
+    """The README's multirun as one SLURM array over both nodes of the test cluster, accounted by sacct."""
+    wait_for_idle_nodes(slurm_cluster)  # its two tasks are to land on both nodes
     walkthrough.env["SLURM_CONF"] = str(slurm_cluster)
     try:
         walkthrough.run(SLURM)
@@ -268,6 +282,11 @@ def test_slurm_walkthrough_on_the_local_cluster(walkthrough, slurm_cluster):
 
         # slurmdbd records the tasks' end a moment after the multirun returns
         assert wait_until(completed_tasks, f"sacct to list array {job}'s two tasks COMPLETED", timeout=30, every=1)
+        assert sacct_nodes(slurm_cluster, job, 2) == {"n1", "n2"}, "the two tasks ran on both nodes"
+        for task in ("0", "1"):
+            m = read_metrics(sweep_dir / task)
+            assert m["eval_loss"] < m["initial_eval_loss"] and m["device_seconds"] > 0
+            assert (m["slurm"][-1]["array_job"], m["slurm"][-1]["array_task"]) == (job, task)
     finally:
         del walkthrough.env["SLURM_CONF"]
 

@@ -76,29 +76,7 @@ def test_the_cluster_runs_array_jobs_on_both_nodes_and_accounts_them(slurm_clust
     )
 
 
-def test_model_sweep_runs_as_a_slurm_array_through_hydra(slurm_cluster, cache_dir, tmp_path):
-    wait_for_idle_nodes(slurm_cluster)  # its two tasks are to land on both nodes
-    sweep = tmp_path / "sweep"
-    run_cli(
-        cache_dir,
-        "-m",
-        "model=solar,mixtral",
-        "method=dpo",
-        "hydra/launcher=slurm_local",
-        "trainer.max_steps=10",
-        "generate.num_prompts=2",
-        out=sweep,
-        env=cli_env(cache_dir, SLURM_CONF=str(slurm_cluster)),
-    )
-    arrays = set()
-    for sub in ("0", "1"):
-        m = read_metrics(sweep / sub)
-        assert m["eval_loss"] < m["initial_eval_loss"]
-        assert m["device_seconds"] > 0 and m["slurm"][-1]["array_task"] == sub
-        assert offline_runs(sweep / sub)
-        arrays.add(m["slurm"][-1]["array_job"])
-    assert len(arrays) == 1, f"each run was a task of one SLURM array: {arrays}"
-    assert sacct_nodes(slurm_cluster, arrays.pop(), 2) == {"n1", "n2"}, "the two tasks ran on both nodes"
+# the README's SLURM multirun (one array, a task on each node, accounted): tests/test_readme_walkthroughs.py
 
 
 def test_preempted_sweep_trials_resume_from_their_checkpoints(slurm_cluster, cache_dir, tmp_path, reference_loss):
