@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -82,8 +83,9 @@ def test_openapi_describes_the_real_request_and_responses(server):
 
 
 def test_schemathesis_fuzzing_finds_no_server_error(server, tmp_path):
-    """Every check schemathesis has, for ~40 s; schema-valid bodies may still exceed the model's context, a
-    limit the schema cannot state, so `positive_data_acceptance` is left out."""
+    """Every check schemathesis has, for ~30 s; schema-valid bodies may still exceed the model's context, a
+    limit the schema cannot state, so `positive_data_acceptance` is left out. Schemathesis exits non-zero on any
+    failed check; its warnings (about the generated data, not the server) are printed, not failures."""
     argv = [
         sys.executable,
         "-m",
@@ -99,13 +101,17 @@ def test_schemathesis_fuzzing_finds_no_server_error(server, tmp_path):
         "--seed",
         "17",
         "--max-time",
-        "40",
+        "30",
         "--request-timeout",
         "60",
     ]
     proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-2000:]
-    assert "No issues found" in proc.stdout
+    cases = re.search(r"Test cases:\s*\n\s*(.*)", proc.stdout)  # "N generated, [F failed, ]P passed[, S skipped]"
+    assert cases and not re.search(r"failed|errored", cases.group(1)), proc.stdout[-8000:]
+    assert int(re.search(r"(\d+) passed", cases.group(1)).group(1)) > 100, cases.group(1)
+    if "No issues found" not in proc.stdout:
+        print(proc.stdout[-3000:])  # schemathesis' warnings, for the log
     still_answers(server)
 
 
