@@ -145,10 +145,7 @@ def _spawn_ranks(recipe: Recipe, cfg: DictConfig):
         "name": job.name,
         "overrides": list(job.overrides),
         "group": job.group,
-        # the ranks log to the job's own log file (train.log): Hydra configured it in this process only
-        "log_file": next(
-            (h.baseFilename for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)), None
-        ),
+        "log_file": _log_file(),  # the ranks log to the job's own train.log
     }
     (state / "job.json").write_text(json.dumps(spec))
     (state / "outcome.json").unlink(missing_ok=True)
