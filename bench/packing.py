@@ -9,10 +9,13 @@ optimizer steps; they differ only in what a step holds:
   position_ids restart at each document), `--batch` rows of up to max_length tokens: about max_length / mean
   length times more tokens per step than `padded`.
 - `packed_same_tokens`: the same, with as many packed rows as hold about the real tokens of a padded step.
-- `packed_per_doc`: `packed_same_tokens` with `model.attn_implementation=sdpa_per_document`: attention computed
-  per document (torch SDPA, causal, on each slice of trl's `cu_seq_lens_q`; llmsweep.models.attention) instead of
-  over the whole flat row under a dense block-diagonal mask: what a varlen kernel (flash-attn on a GPU) saves. The
-  CPU has no varlen kernel, and FlexAttention (which skips masked blocks) has no CPU backward in torch 2.13.
+- `packed_per_doc`: `packed` with `model.attn_implementation=sdpa_per_document` (what a packing method loads by
+  default): attention computed per document (torch SDPA, causal, on each slice of trl's `cu_seq_lens_q`;
+  llmsweep.models.attention) instead of over the whole flat row under a dense block-diagonal mask (`packed`,
+  `packed_same_tokens`: plain `sdpa`): what a varlen kernel (flash-attn on a GPU) saves. The CPU has no varlen
+  kernel, and FlexAttention (which skips masked blocks) has no CPU backward in torch 2.13.
+- `packed_same_tokens_per_doc`: `packed_same_tokens` with per-document attention: at the default `--batch 4`, what
+  `scale=cpu` trains SFT with (packing on, 2 rows per step).
 
 Throughput counts the real tokens the collator hands to the model (never padding) over all steps but the first
 (warm-up), in wall time and in this process's CPU time: on shared cores, with one torch thread, CPU time is the
@@ -36,7 +39,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-VARIANTS = ("padded", "packed", "packed_same_tokens", "packed_per_doc")
+VARIANTS = ("padded", "packed", "packed_per_doc", "packed_same_tokens", "packed_same_tokens_per_doc")
 
 
 def compose_cfg(model: str, scale: str, overrides: list[str]):
@@ -96,7 +99,7 @@ def one(variant: str, a, same_token_rows: int) -> dict:
     from llmsweep.training.trainer import build_trainer
 
     packing = variant != "padded"
-    rows = same_token_rows if variant in ("packed_same_tokens", "packed_per_doc") else a.batch
+    rows = same_token_rows if variant.startswith("packed_same_tokens") else a.batch
     cfg = compose_cfg(
         a.model,
         a.scale,
@@ -111,7 +114,7 @@ def one(variant: str, a, same_token_rows: int) -> dict:
             "trainer.eval_strategy=no",
             "trainer.eval_on_start=false",
             "trainer.logging_steps=1",
-            *(["model.attn_implementation=sdpa_per_document"] if variant == "packed_per_doc" else []),
+            f"model.attn_implementation={'sdpa_per_document' if variant.endswith('per_doc') else 'sdpa'}",
         ],
     )
     train_ds, eval_ds = load_splits(cfg.data, "sft")

@@ -71,6 +71,8 @@ def test_the_checkpoint_loads_as_a_local_dir_with_its_quirks_fixed(loaded, smoll
     assert saved["model_max_length"] > 1e29, "the quirk is in the checkpoint itself"
     assert tokenizer.model_max_length == model.config.max_position_embeddings == 8192
     assert torch.get_num_threads() == cfg.threads == 1  # scale=cpu's thread default
+    # SFT on a real checkpoint packs, and a packing run attends per document (bench/packing.py)
+    assert cfg.method.args.packing is True and model.config._attn_implementation == "sdpa_per_document"
 
 
 def test_the_templates_default_system_prompt_is_the_configured_one(loaded, smollm):

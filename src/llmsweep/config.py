@@ -56,8 +56,9 @@ class ModelConf:
     revision: Optional[str] = None
     # the system message of every prompt without one; null: whatever the chat template does by default
     system_prompt: Optional[str] = None
-    # transformers' attention kernel (sdpa, eager, flash_attention_2, ...), or sdpa_per_document for packed
-    # training on CPUs (llmsweep.models.attention); null: transformers' default
+    # transformers' attention kernel (sdpa, eager, flash_attention_2, ...), or sdpa_per_document: SDPA on each
+    # document of a packed row (llmsweep.models.attention); null: sdpa_per_document when method.args.packing is
+    # on, else transformers' default. A GPU with flash-attn: flash_attention_2 (its varlen kernel does the same)
     attn_implementation: Optional[str] = None
 
 

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from llmsweep.cache import build_once
 from llmsweep.errors import UserError
+from llmsweep.models.attention import PER_DOCUMENT, implementation
 from llmsweep.models.pretrain import pretrain
 from llmsweep.models.tokenizer import (
     corpus_key,
@@ -151,10 +152,11 @@ def load_model_and_tokenizer(cfg: DictConfig):
             raise UserError(
                 f"method={cfg.method.name}: method.quantization: {e} (fields of transformers.BitsAndBytesConfig)"
             ) from e
-    if cfg.model.get("attn_implementation"):
-        from llmsweep.models.attention import implementation
-
-        kwargs["attn_implementation"] = implementation(cfg.model.attn_implementation)
+    attention = cfg.model.get("attn_implementation")
+    if attention is None and cfg.method.args.get("packing"):
+        attention = PER_DOCUMENT  # packed rows need per-document attention; a dense block-diagonal mask is slower
+    if attention:
+        kwargs["attn_implementation"] = implementation(attention)
     dtype = cfg.model.dtype if str(cfg.scale) == "full" else "float32"
     model = AutoModelForCausalLM.from_pretrained(
         path,
