@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from llmsweep.data.records import dpo_example, sft_example, user_turn
@@ -101,3 +103,35 @@ def test_per_document_attention_equals_each_document_alone():
         model.set_attn_implementation("sdpa")
         leaky = model(input_ids=batch["input_ids"]).logits[0]
     assert not torch.allclose(leaky, alone, atol=1e-3)
+
+
+@pytest.mark.parametrize("prepared", [False, True])
+def test_a_local_job_whose_folder_comes_late_still_runs_once_prepared(tmp_path, monkeypatch, prepared):
+    """submitit's local executor creates a job's folder after starting its controller, which opens its logs there.
+    A second's delay before the folder exists (what a busy sweeper thread can cause) loses the job unless
+    launchers.prepare made the controller wait for it. The executor is built from the launcher's params as
+    Hydra's submitit launcher builds it."""
+    import submitit
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import LocalLauncher
+    from submitit.core import utils
+
+    from llmsweep.sweeping import launchers
+
+    move = utils.JobPaths.move_temporary_file
+
+    def late(self, *args, **kwargs):
+        time.sleep(1.0)
+        return move(self, *args, **kwargs)
+
+    monkeypatch.setattr(utils.JobPaths, "move_temporary_file", late)
+    launcher = LocalLauncher(submitit_folder=str(tmp_path / "odd $dir" / "%j"), timeout_min=1)
+    if prepared:
+        launchers.prepare(launcher)
+    executor = submitit.AutoExecutor(cluster="local", folder=launcher.params["submitit_folder"])
+    executor.update_parameters(timeout_min=1, **{f"local_{k}": v for k, v in launcher.params.items() if k == "setup"})
+    job = executor.submit(sum, [1, 2])
+    if prepared:
+        assert job.result() == 3
+    else:
+        with pytest.raises(utils.UncompletedJobError):
+            job.result()

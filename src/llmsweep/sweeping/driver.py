@@ -121,6 +121,7 @@ class Sweep:
         secrets.guard_logging()  # the storage URL's password, secret-looking overrides: never on the console
         self.space = split(overrides)
         self.in_process = launchers.runs_in_process(launcher)
+        launchers.prepare(launcher)
         if conf.n_workers > 1 and self.in_process:
             raise UserError(
                 f"hydra.sweeper.n_workers={conf.n_workers} needs a launcher that runs jobs in their own processes: "
