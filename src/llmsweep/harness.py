@@ -177,6 +177,7 @@ def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: S
     several processes every rank runs the recipe, and rank 0 alone writes, judges, tracks and returns the
     objective (the other ranks return None)."""
     from llmsweep.tracking.accounting import DeviceClock
+    from llmsweep.training.distributed import barrier
 
     job = job or Job.from_hydra()
     keys = objective_keys(cfg)
@@ -194,6 +195,9 @@ def execute(recipe: Recipe, cfg: DictConfig, job: Job | None = None, controls: S
         if stop is not None:
             if run.is_writer:
                 _finish_stopped(run, stop, outcome.metrics, clock)
+            # a rank that hands a preempted job over requeues it, and SLURM then kills every task: not before rank 0
+            # has recorded the attempt
+            barrier()
             raise stop.error
         if not run.is_writer:
             return None

@@ -64,6 +64,14 @@ def agree(flag: bool) -> bool:
     return bool(t.item())
 
 
+def barrier() -> None:
+    """Every rank waits here for the others; outside a process group, nothing."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.barrier()
+
+
 def trainer_class(trainer_cls, args):
     """The trl trainer class to build: as is, or, for FSDP on CPU processes, one whose accelerator runs FSDP.
 
