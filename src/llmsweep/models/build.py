@@ -128,9 +128,14 @@ def set_threads(threads) -> None:
     On shared cores fewer threads are faster: torch's threads wait on each other whenever one is descheduled
     (bench/threads.py)."""
     if threads:
+        import os
+
         import torch
 
         torch.set_num_threads(int(threads))
+        # accelerate resets a CPU process group's ranks to cores/ranks-per-node threads unless this is set (on a
+        # SLURM trial of one task per node: every core, per rank)
+        os.environ["OMP_NUM_THREADS"] = str(int(threads))
 
 
 def load_model_and_tokenizer(cfg: DictConfig):
