@@ -12,12 +12,28 @@ import pytest
 from helpers import REPO, require, run_cli
 
 
+def shared_tmp(tmp_path_factory) -> Path:
+    """pytest's tmp root for this run, the same dir in every xdist worker (a worker's own root is one level down)."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def pytest_collection_modifyitems(items):
+    """Groups for `-n 2 --dist loadgroup` (pyproject's addopts): each module stays on one worker, so its module
+    fixtures are built once; every test that needs the SLURM cluster runs on one worker, which starts one."""
+    for item in items:
+        group = "slurm" if "slurm_cluster" in item.fixturenames else item.module.__name__
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory):
     """The session's model cache: LLMSWEEP_CACHE_DIR when set (.ci/run points it at a fresh, empty dir), else a
-    fresh one. Tiny bases are built once in it, as a fresh machine builds them. Exported for the session, so
-    every process a test starts (servers, SLURM jobs) and every in-process config use it too."""
-    path = Path(os.environ.get("LLMSWEEP_CACHE_DIR") or tmp_path_factory.mktemp("llmsweep-cache"))
+    fresh one shared by the xdist workers. Tiny bases are built once in it (a build takes a file lock), as a fresh
+    machine builds them. Exported for the session, so every process a test starts (servers, SLURM jobs) and every
+    in-process config use it too."""
+    path = Path(os.environ.get("LLMSWEEP_CACHE_DIR") or shared_tmp(tmp_path_factory) / "llmsweep-cache")
+    path.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LLMSWEEP_CACHE_DIR", str(path))
         yield path
@@ -109,15 +125,21 @@ def slurm_cluster():
 
 @pytest.fixture(scope="session")
 def tiny_chat_run(cache_dir, tmp_path_factory) -> Path:
-    """A tiny LoRA SFT run dir (Mistral architecture, 10 steps, no tracking): something to serve or judge."""
-    run_dir = tmp_path_factory.mktemp("chat-run") / "run"
-    run_cli(
-        cache_dir,
-        "model=mistral",
-        "method=lora",
-        "tracking=none",
-        "trainer.max_steps=10",
-        "generate.num_prompts=1",
-        out=run_dir,
-    )
+    """A tiny LoRA SFT run dir (Mistral architecture, 10 steps, no tracking): something to serve or judge. Made
+    once for the test run: the first xdist worker to need it trains it, under a lock the other waits on."""
+    from filelock import FileLock
+
+    run_dir = shared_tmp(tmp_path_factory) / "chat-run" / "run"
+    run_dir.parent.mkdir(exist_ok=True)
+    with FileLock(run_dir.parent / "lock"):
+        if not (run_dir / "metrics.json").exists():
+            run_cli(
+                cache_dir,
+                "model=mistral",
+                "method=lora",
+                "tracking=none",
+                "trainer.max_steps=10",
+                "generate.num_prompts=1",
+                out=run_dir,
+            )
     return run_dir
