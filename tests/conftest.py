@@ -18,14 +18,6 @@ def shared_tmp(tmp_path_factory) -> Path:
     return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
 
 
-def pytest_collection_modifyitems(items):
-    """Groups for `-n 2 --dist loadgroup` (pyproject's addopts): each module stays on one worker, so its module
-    fixtures are built once; every test that needs the SLURM cluster runs on one worker, which starts one."""
-    for item in items:
-        group = "slurm" if "slurm_cluster" in item.fixturenames else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def cache_dir(tmp_path_factory):
     """The session's model cache: LLMSWEEP_CACHE_DIR when set (.ci/run points it at a fresh, empty dir), else a
@@ -93,7 +85,8 @@ def postgres_url():
 
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    """The single-host cluster of slurm/local/up.sh for the session; SLURM_CONF for the CLI."""
+    """The single-host cluster of slurm/local/up.sh for the session; SLURM_CONF for the CLI. Each xdist worker that
+    needs one starts its own (a state dir and free ports of its own)."""
     import shutil
     import tempfile
 
