@@ -57,7 +57,7 @@ def agree(flag: bool) -> bool:
     import torch
     import torch.distributed as dist
 
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    if not _in_group():
         return flag
     t = torch.tensor([1 if flag else 0], dtype=torch.int32)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
@@ -68,8 +68,15 @@ def barrier() -> None:
     """Every rank waits here for the others; outside a process group, nothing."""
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+    if _in_group():
         dist.barrier()
+
+
+def _in_group() -> bool:
+    """This process is one rank of several in an initialized process group."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def trainer_class(trainer_cls, args):
